@@ -1,0 +1,13 @@
+from .configuration_behavior_llava import BehaviorLlavaConfig
+from .modeling_behavior_llava import BehaviorLlavaForCausalLM, BehaviorLlavaModel, BehaviorLlavaPreTrainedModel
+from .processing_behavior_llava import BehaviorLlavaProcessor
+from .video_processing_behavior_llava import BehaviorLlavaVideoProcessor
+
+__all__ = [
+    "BehaviorLlavaConfig",
+    "BehaviorLlavaForCausalLM",
+    "BehaviorLlavaModel",
+    "BehaviorLlavaPreTrainedModel",
+    "BehaviorLlavaProcessor",
+    "BehaviorLlavaVideoProcessor",
+]

@@ -1,0 +1,408 @@
+"""BehaviorLlava: LLaMA-VID (Li et al. 2023) built from transformers parts, as trained by Behavior-LLaVA.
+
+Every image or video frame becomes one *context* token (instruction-aware: Q-Former queries attend over the
+patches) followed by its *content* token(s) (pooled patches through an MLP projector). The tokens of a video are
+frame-major and replace the expanded `<video>` placeholder; an image replaces its `<image>` placeholder.
+"""
+
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import (
+    AutoModel,
+    Blip2VisionModel,
+    GenerationMixin,
+    InstructBlipQFormerModel,
+    PreTrainedModel,
+)
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.cache_utils import Cache
+from transformers.modeling_outputs import ModelOutput
+from transformers.modeling_utils import slice_logits_to_keep
+
+from .configuration_behavior_llava import BehaviorLlavaConfig, slow_frame_mask
+
+# Sub-models transformers' AutoModel does not map from their config.
+SUBMODEL_CLASSES = {"blip_2_vision_model": Blip2VisionModel, "instructblip_qformer": InstructBlipQFormerModel}
+
+
+def build_submodel(config):
+    model_class = SUBMODEL_CLASSES.get(config.model_type)
+    return model_class(config) if model_class is not None else AutoModel.from_config(config)
+
+
+@dataclass
+class BehaviorLlavaModelOutputWithPast(ModelOutput):
+    last_hidden_state: torch.FloatTensor | None = None
+    past_key_values: Cache | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+    image_hidden_states: torch.FloatTensor | None = None
+    video_hidden_states: torch.FloatTensor | None = None
+
+
+@dataclass
+class BehaviorLlavaCausalLMOutputWithPast(ModelOutput):
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    past_key_values: Cache | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+    image_hidden_states: torch.FloatTensor | None = None
+    video_hidden_states: torch.FloatTensor | None = None
+    lm_loss: torch.FloatTensor | None = None
+    behavior_loss: torch.FloatTensor | None = None
+    behavior_prediction: torch.FloatTensor | None = None
+
+
+class BehaviorLlavaMultiModalProjector(nn.Module):
+    """LLaVA's `mlp2x_gelu`: Linear(vision, text) -> GELU -> Linear(text, text)."""
+
+    def __init__(self, in_features: int, out_features: int, act: str):
+        super().__init__()
+        self.linear_1 = nn.Linear(in_features, out_features)
+        self.act = ACT2FN[act]
+        self.linear_2 = nn.Linear(out_features, out_features)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear_2(self.act(self.linear_1(features)))
+
+
+class BehaviorLlavaPreTrainedModel(PreTrainedModel):
+    config: BehaviorLlavaConfig
+    base_model_prefix = "model"
+    input_modalities = ("image", "video", "text")
+    supports_gradient_checkpointing = True
+    _skip_keys_device_placement = ["past_key_values"]
+    _supports_flash_attn = True
+    _supports_sdpa = True
+    _supports_attention_backend = True
+    _keep_in_fp32_modules = []
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Map every Auto class we support in `auto_map`, so `trust_remote_code=True` loads without hf_behavior."""
+        module = "modeling_behavior_llava"
+        self.config.auto_map = {
+            **(getattr(self.config, "auto_map", None) or {}),
+            "AutoConfig": "configuration_behavior_llava.BehaviorLlavaConfig",
+            "AutoModel": f"{module}.BehaviorLlavaModel",
+            "AutoModelForCausalLM": f"{module}.BehaviorLlavaForCausalLM",
+            "AutoModelForImageTextToText": f"{module}.BehaviorLlavaForCausalLM",
+        }
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, BehaviorLlavaModel) and module.query_tokens is not None:
+            init.normal_(module.query_tokens, mean=0.0, std=self.config.qformer_config.initializer_range)
+
+
+class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
+    def __init__(self, config: BehaviorLlavaConfig):
+        super().__init__(config)
+        vision_width = config.vision_config.hidden_size
+        text_width = config.text_config.hidden_size
+        self.vision_tower = build_submodel(config.vision_config)
+        self.query_tokens = None
+        if config.video_representation == "llama_vid":
+            qformer_width = config.qformer_config.hidden_size
+            self.qformer = build_submodel(config.qformer_config)
+            self.query_tokens = nn.Parameter(torch.zeros(1, config.num_query_tokens, qformer_width))
+            self.qformer_layernorm = nn.LayerNorm(vision_width)
+            self.context_query_projector = nn.Linear(qformer_width, vision_width)
+            self.context_key_projector = nn.Linear(vision_width, vision_width)
+            self.context_value_projector = nn.Linear(vision_width, text_width)
+        self.content_projector = BehaviorLlavaMultiModalProjector(vision_width, text_width, config.projector_hidden_act)
+        self.language_model = AutoModel.from_config(config.text_config)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.language_model.get_input_embeddings()
+
+    def set_input_embeddings(self, value):
+        self.language_model.set_input_embeddings(value)
+
+    def get_vision_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """[frames, tokens, vision width]: the chosen hidden state, before any post-layernorm, CLS kept."""
+        outputs = self.vision_tower(pixel_values=pixel_values, output_hidden_states=True)
+        return outputs.hidden_states[self.config.vision_feature_layer]
+
+    def get_media_features(
+        self,
+        pixel_values: torch.Tensor,
+        frame_counts: list[int],
+        is_video: bool,
+        qformer_input_ids: torch.LongTensor | None = None,
+        qformer_attention_mask: torch.LongTensor | None = None,
+        media_sample_index: torch.LongTensor | None = None,
+    ) -> torch.Tensor:
+        """All visual tokens of the given images or videos, concatenated in order: [total tokens, text width]."""
+        pixel_values = pixel_values.to(self.vision_tower.dtype)
+        features = self.get_vision_features(pixel_values)
+        patches = features[:, 1:] if self.config.vision_feature_select_strategy == "default" else features
+        if self.config.video_representation != "llama_vid":
+            return self._pooled_tokens(patches, frame_counts, is_video)
+
+        if qformer_input_ids is None:
+            raise ValueError(
+                "video_representation='llama_vid' needs the instruction text for the Q-Former: pass qformer_input_ids "
+                "and qformer_attention_mask (BehaviorLlavaProcessor returns them)."
+            )
+        # Every frame of a media item is paired with the instruction of the sample it belongs to.
+        frame_sample_index = media_sample_index.repeat_interleave(
+            torch.as_tensor(frame_counts, device=media_sample_index.device)
+        )
+        text_ids = qformer_input_ids[frame_sample_index]
+        text_mask = qformer_attention_mask[frame_sample_index]
+        queries = self.query_tokens.expand(features.shape[0], -1, -1)
+        query_mask = torch.ones(queries.shape[:2], dtype=text_mask.dtype, device=text_mask.device)
+        qformer_output = self.qformer(
+            input_ids=text_ids,
+            attention_mask=torch.cat([query_mask, text_mask], dim=1),
+            query_embeds=queries,
+            encoder_hidden_states=self.qformer_layernorm(features),
+        ).last_hidden_state[:, : queries.shape[1]]
+
+        # Context token: the instruction-conditioned queries attend over the patches, averaged over queries.
+        context_queries = self.context_query_projector(qformer_output)
+        context_keys = self.context_key_projector(patches)
+        context = F.scaled_dot_product_attention(context_queries, context_keys, patches).mean(dim=1, keepdim=True)
+        context = self.context_value_projector(context)
+
+        content = self.content_projector(self._compress(patches))
+        return torch.cat([context, content], dim=1).flatten(0, 1)  # frame-major: ctx_1, content_1, ctx_2, ...
+
+    def _compress(self, patches: torch.Tensor) -> torch.Tensor:
+        compress = self.config.compress
+        if compress == "mean":
+            return patches.mean(dim=1, keepdim=True)
+        if compress == "none":
+            return patches
+        grid = int(compress.split(":")[1])
+        side = int(patches.shape[1] ** 0.5)
+        return _avg_pool_patches(patches, side // grid)
+
+    def _pooled_tokens(self, patches: torch.Tensor, frame_counts: list[int], is_video: bool) -> torch.Tensor:
+        """`pool`: p x p average pool of every frame; `slowfast` (videos): p x p for slow frames, 2p x 2p for fast."""
+        slow = _avg_pool_patches(patches, self.config.pool_size)
+        if self.config.video_representation == "pool" or not is_video:
+            return self.content_projector(slow).flatten(0, 1)
+        fast = _avg_pool_patches(slow, 2)
+        is_slow = [flag for count in frame_counts for flag in slow_frame_mask(count, self.config.slowfast_stride)]
+        frames = [slow[i] if flag else fast[i] for i, flag in enumerate(is_slow)]
+        return self.content_projector(torch.cat(frames, dim=0))
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values: torch.FloatTensor | None = None,
+        pixel_values_videos: torch.FloatTensor | None = None,
+        video_frame_counts: torch.LongTensor | list[int] | None = None,
+        qformer_input_ids: torch.LongTensor | None = None,
+        qformer_attention_mask: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Cache | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        use_cache: bool | None = None,
+        **kwargs,
+    ) -> BehaviorLlavaModelOutputWithPast:
+        r"""
+        pixel_values: images, [num_images, 3, H, W], in the order their `<image>` placeholders appear (row-major).
+        pixel_values_videos: the frames of all videos concatenated, [sum(video_frame_counts), 3, H, W].
+        video_frame_counts: frames of each video, in the order of their `<video>` placeholders.
+        qformer_input_ids / qformer_attention_mask: each sample's instruction in the Q-Former tokenizer, [batch, L].
+        """
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+        has_media = pixel_values is not None or pixel_values_videos is not None
+        if has_media and input_ids is None:
+            raise ValueError("Images and videos need input_ids: their placeholders mark where the visual tokens go.")
+
+        image_features = video_features = None
+        if inputs_embeds is None:
+            # Placeholder ids may lie outside the LLM vocabulary (LLaMA-VID checkpoints); embed them as token 0.
+            placeholders = (input_ids == self.config.image_token_id) | (input_ids == self.config.video_token_id)
+            inputs_embeds = self.get_input_embeddings()(input_ids.masked_fill(placeholders, 0))
+
+        if pixel_values is not None:
+            image_features, inputs_embeds = self._splice(
+                input_ids, inputs_embeds, pixel_values, [1] * pixel_values.shape[0], False, qformer_input_ids,
+                qformer_attention_mask,
+            )
+        if pixel_values_videos is not None:
+            if video_frame_counts is None:
+                raise ValueError("pixel_values_videos needs video_frame_counts (frames per video).")
+            video_features, inputs_embeds = self._splice(
+                input_ids, inputs_embeds, pixel_values_videos, [int(c) for c in video_frame_counts], True,
+                qformer_input_ids, qformer_attention_mask,
+            )
+
+        outputs = self.language_model(
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds,
+            use_cache=use_cache,
+            **kwargs,
+        )
+        return BehaviorLlavaModelOutputWithPast(
+            last_hidden_state=outputs.last_hidden_state,
+            past_key_values=outputs.past_key_values,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+            image_hidden_states=image_features,
+            video_hidden_states=video_features,
+        )
+
+    def _splice(self, input_ids, inputs_embeds, pixel_values, frame_counts, is_video, qformer_ids, qformer_mask):
+        """Encode the media and write their tokens over the placeholder positions; returns (features, embeds)."""
+        kind = "video" if is_video else "image"
+        token_id = self.config.video_token_id if is_video else self.config.image_token_id
+        mask = input_ids == token_id
+        tokens_per_media = [self.config.num_visual_tokens(count, is_video) for count in frame_counts]
+        if int(mask.sum()) != sum(tokens_per_media):
+            raise ValueError(
+                f"{len(frame_counts)} {kind}(s) need {sum(tokens_per_media)} <{kind}> placeholder tokens but input_ids "
+                f"has {int(mask.sum())}: expand each <{kind}> with BehaviorLlavaProcessor (or "
+                f"config.num_visual_tokens) and pass one {kind} per placeholder."
+            )
+        if pixel_values.shape[0] != sum(frame_counts):
+            raise ValueError(
+                f"got {pixel_values.shape[0]} {kind} frames but the frame counts add up to {sum(frame_counts)}."
+            )
+        sample_index = _media_sample_index(mask, tokens_per_media)
+        features = self.get_media_features(
+            pixel_values, frame_counts, is_video, qformer_ids, qformer_mask, sample_index
+        ).to(inputs_embeds.device, inputs_embeds.dtype)
+        return features, inputs_embeds.masked_scatter(mask.unsqueeze(-1), features)
+
+
+def _avg_pool_patches(patches: torch.Tensor, kernel: int) -> torch.Tensor:
+    """[N, side*side, D] -> [N, (side/kernel)^2, D] by k x k average pooling on the patch grid."""
+    num, count, dim = patches.shape
+    side = int(count**0.5)
+    grid = patches.transpose(1, 2).reshape(num, dim, side, side)
+    return F.avg_pool2d(grid, kernel_size=kernel, stride=kernel).flatten(2).transpose(1, 2)
+
+
+def _media_sample_index(placeholder_mask: torch.Tensor, tokens_per_media: list[int]) -> torch.LongTensor:
+    """Which batch row each media item sits in: media fill the placeholder positions in row-major order."""
+    row_ends = placeholder_mask.sum(dim=1).cumsum(0)
+    media_ends = torch.as_tensor(tokens_per_media, device=row_ends.device).cumsum(0)
+    return torch.searchsorted(row_ends, media_ends)
+
+
+class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
+    _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+
+    def __init__(self, config: BehaviorLlavaConfig):
+        super().__init__(config)
+        self.model = BehaviorLlavaModel(config)
+        self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
+        self.behavior_head = nn.Linear(config.text_config.hidden_size, 1) if config.behavior_head else None
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value):
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values: torch.FloatTensor | None = None,
+        pixel_values_videos: torch.FloatTensor | None = None,
+        video_frame_counts: torch.LongTensor | list[int] | None = None,
+        qformer_input_ids: torch.LongTensor | None = None,
+        qformer_attention_mask: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Cache | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        behavior_targets: torch.FloatTensor | None = None,
+        use_cache: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        **kwargs,
+    ) -> BehaviorLlavaCausalLMOutputWithPast:
+        r"""
+        labels: next-token targets; placeholder positions are always ignored (-100).
+        behavior_targets: per-sample log-likes for the optional behaviour head (NaN = no target for that sample).
+        """
+        outputs = self.model(
+            input_ids=input_ids,
+            pixel_values=pixel_values,
+            pixel_values_videos=pixel_values_videos,
+            video_frame_counts=video_frame_counts,
+            qformer_input_ids=qformer_input_ids,
+            qformer_attention_mask=qformer_attention_mask,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds,
+            use_cache=use_cache,
+            **kwargs,
+        )
+        hidden_states = outputs.last_hidden_state
+        logits = self.lm_head(slice_logits_to_keep(hidden_states, logits_to_keep))
+
+        lm_loss = None
+        if labels is not None:
+            if input_ids is not None:
+                placeholders = (input_ids == self.config.image_token_id) | (input_ids == self.config.video_token_id)
+                labels = labels.masked_fill(placeholders, -100)
+            lm_loss = self.loss_function(
+                logits=logits, labels=labels, vocab_size=self.config.text_config.vocab_size, **kwargs
+            )
+
+        behavior_prediction = behavior_loss = None
+        if self.behavior_head is not None:
+            behavior_prediction = self.behavior_head(_last_token_states(hidden_states, attention_mask)).squeeze(-1)
+            if behavior_targets is not None:
+                targets = behavior_targets.to(behavior_prediction.dtype)
+                known = ~torch.isnan(targets)
+                if known.any():
+                    behavior_loss = F.mse_loss(behavior_prediction[known], targets[known])
+
+        loss = lm_loss
+        if behavior_loss is not None:
+            weighted = self.config.behavior_loss_weight * behavior_loss
+            loss = weighted if loss is None else loss + weighted
+
+        return BehaviorLlavaCausalLMOutputWithPast(
+            loss=loss,
+            logits=logits,
+            past_key_values=outputs.past_key_values,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+            image_hidden_states=outputs.image_hidden_states,
+            video_hidden_states=outputs.video_hidden_states,
+            lm_loss=lm_loss,
+            behavior_loss=behavior_loss,
+            behavior_prediction=behavior_prediction,
+        )
+
+
+def _last_token_states(hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """Hidden state of each row's last real token (works for left and right padding)."""
+    if attention_mask is None or attention_mask.shape[1] != hidden_states.shape[1]:
+        return hidden_states[:, -1]
+    positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
+    last = (positions * attention_mask.to(positions.dtype)).argmax(dim=1)
+    return hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), last]
+
+
+BehaviorLlavaConfig.register_for_auto_class()
+BehaviorLlavaModel.register_for_auto_class("AutoModel")
+BehaviorLlavaForCausalLM.register_for_auto_class("AutoModelForCausalLM")
+
+__all__ = ["BehaviorLlavaModel", "BehaviorLlavaForCausalLM", "BehaviorLlavaPreTrainedModel"]

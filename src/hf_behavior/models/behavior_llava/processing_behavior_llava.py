@@ -1,0 +1,158 @@
+"""BehaviorLlavaProcessor: LLM tokenizer + Q-Former tokenizer + image processor + video processor + chat template.
+
+`<image>` / `<video>` in the text expand to exactly as many placeholder tokens as the model emits for that media
+(see `visual_token_count`). The Q-Former reads the instruction: the user turn holding the media, placeholders removed.
+"""
+
+
+from transformers import BatchFeature
+from transformers.processing_utils import ProcessorMixin
+
+from .configuration_behavior_llava import visual_token_count
+
+VICUNA_SYSTEM = (
+    "A chat between a curious user and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the user's questions."
+)
+USER_ROLE, ASSISTANT_ROLE = "USER:", "ASSISTANT:"
+
+# LLaMA-VID's `vicuna_v1` / `imgsp_v1`: "{system} USER: {user} ASSISTANT: {answer}</s>USER: ...".
+# Content blocks are joined with "\n"; media become their placeholder. `{% generation %}` marks what the model learns.
+CHAT_TEMPLATE = (
+    "{%- set ns = namespace(system='" + VICUNA_SYSTEM.replace("'", "\\'") + "') -%}"
+    "{%- if messages and messages[0]['role'] == 'system' -%}"
+    "{%- if messages[0]['content'] is string -%}{%- set ns.system = messages[0]['content'] -%}"
+    "{%- else -%}{%- set ns.system = messages[0]['content'] | selectattr('type', 'equalto', 'text') "
+    "| map(attribute='text') | join('\\n') -%}{%- endif -%}"
+    "{%- set loop_messages = messages[1:] -%}"
+    "{%- else -%}{%- set loop_messages = messages -%}{%- endif -%}"
+    "{{- ns.system + ' ' -}}"
+    "{%- for message in loop_messages -%}"
+    "{%- if message['content'] is string -%}{%- set text = message['content'] -%}"
+    "{%- else -%}{%- set parts = namespace(text='') -%}"
+    "{%- for block in message['content'] -%}"
+    "{%- if block['type'] == 'text' -%}{%- set piece = block['text'] -%}"
+    "{%- elif block['type'] == 'image' -%}{%- set piece = '<image>' -%}"
+    "{%- elif block['type'] == 'video' -%}{%- set piece = '<video>' -%}"
+    "{%- else -%}{%- set piece = '' -%}{%- endif -%}"
+    "{%- set parts.text = parts.text + ('\\n' if not loop.first else '') + piece -%}"
+    "{%- endfor -%}{%- set text = parts.text -%}{%- endif -%}"
+    "{%- if message['role'] == 'user' -%}{{- 'USER: ' + text + ' ' -}}"
+    "{%- elif message['role'] == 'assistant' -%}{{- 'ASSISTANT:' -}}"
+    "{%- generation -%}{{- ' ' + text + eos_token -}}{%- endgeneration -%}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- 'ASSISTANT:' -}}{%- endif -%}"
+)
+
+
+class BehaviorLlavaProcessor(ProcessorMixin):
+    def __init__(
+        self,
+        image_processor=None,
+        video_processor=None,
+        tokenizer=None,
+        qformer_tokenizer=None,
+        chat_template=None,
+        patch_size: int = 14,
+        video_representation: str = "llama_vid",
+        compress: str = "mean",
+        pool_size: int = 2,
+        slowfast_stride: int = 3,
+        qformer_max_length: int = 256,
+        image_token: str = "<image>",
+        video_token: str = "<video>",
+        **kwargs,
+    ):
+        self.patch_size = patch_size
+        self.video_representation = video_representation
+        self.compress = compress
+        self.pool_size = pool_size
+        self.slowfast_stride = slowfast_stride
+        self.qformer_max_length = qformer_max_length
+        self.image_token = image_token
+        self.video_token = video_token
+        self.image_token_id = tokenizer.convert_tokens_to_ids(image_token)
+        self.video_token_id = tokenizer.convert_tokens_to_ids(video_token)
+        for token, token_id in ((image_token, self.image_token_id), (video_token, self.video_token_id)):
+            if token_id is None or token_id == tokenizer.unk_token_id:
+                raise ValueError(f"the tokenizer has no {token!r} token: add it with tokenizer.add_tokens(...).")
+        qformer_tokenizer.truncation_side = "left"  # LLaMA-VID keeps the end of long instructions
+        super().__init__(
+            image_processor, video_processor, tokenizer, qformer_tokenizer, chat_template=chat_template or CHAT_TEMPLATE
+        )
+
+    @property
+    def unused_input_names(self) -> list[str]:
+        return ["video_timestamps"]
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return super().model_input_names + ["qformer_input_ids", "qformer_attention_mask"]
+
+    @property
+    def num_patches(self) -> int:
+        crop = self.image_processor.crop_size or self.image_processor.size
+        side = crop["height"] if "height" in crop else crop["shortest_edge"]
+        return (side // self.patch_size) ** 2
+
+    def num_visual_tokens(self, num_frames: int = 1, is_video: bool = False) -> int:
+        return visual_token_count(
+            num_frames,
+            is_video=is_video,
+            num_patches=self.num_patches,
+            video_representation=self.video_representation,
+            compress=self.compress,
+            pool_size=self.pool_size,
+            slowfast_stride=self.slowfast_stride,
+        )
+
+    def replace_image_token(self, image_inputs: dict, image_idx: int, **kwargs) -> str:
+        return self.image_token * self.num_visual_tokens(1, is_video=False)
+
+    def replace_video_token(self, video_inputs: dict, video_idx: int, **kwargs) -> str:
+        frames = int(video_inputs["video_frame_counts"][video_idx])
+        return self.video_token * self.num_visual_tokens(frames, is_video=True)
+
+    def __call__(self, images=None, text=None, videos=None, audio=None, qformer_text=None, **kwargs) -> BatchFeature:
+        """Tokenize `text` with expanded placeholders, process media, and tokenize each sample's Q-Former text.
+
+        `qformer_text` overrides the instruction read from `text` (one string per sample).
+        """
+        texts = [text] if isinstance(text, str) else text
+        output = super().__call__(images=images, text=text, videos=videos, audio=audio, **kwargs)
+        if text is not None:
+            if qformer_text is None:
+                qformer_text = [self.instruction_text(sample) for sample in texts]
+            elif isinstance(qformer_text, str):
+                qformer_text = [qformer_text]
+            qformer = self.qformer_tokenizer(
+                list(qformer_text), padding="longest", truncation=True, max_length=self.qformer_max_length
+            )
+            output["qformer_input_ids"] = qformer["input_ids"]
+            output["qformer_attention_mask"] = qformer["attention_mask"]
+            return_tensors = kwargs.get("return_tensors") or kwargs.get("text_kwargs", {}).get("return_tensors")
+            output.convert_to_tensors(tensor_type=return_tensors)
+        return output
+
+    def instruction_text(self, text: str) -> str:
+        """The user turn holding the first media placeholder (or the first user turn), placeholders removed."""
+        anchors = [i for i in (text.find(self.image_token), text.find(self.video_token)) if i >= 0]
+        if USER_ROLE in text:
+            anchor = min(anchors) if anchors else text.find(USER_ROLE) + len(USER_ROLE)
+            start = text.rfind(USER_ROLE, 0, anchor)
+            start = start + len(USER_ROLE) if start >= 0 else 0
+            end = text.find(ASSISTANT_ROLE, anchor)
+            text = text[start : end if end >= 0 else len(text)]
+        return text.replace(self.image_token, "").replace(self.video_token, "").strip()
+
+    def batch_decode(self, *args, **kwargs):
+        return self.tokenizer.batch_decode(*args, **kwargs)
+
+    def decode(self, *args, **kwargs):
+        return self.tokenizer.decode(*args, **kwargs)
+
+
+BehaviorLlavaProcessor.register_for_auto_class("AutoProcessor")
+
+__all__ = ["BehaviorLlavaProcessor", "CHAT_TEMPLATE", "VICUNA_SYSTEM"]
