@@ -77,7 +77,7 @@ def tiny_config(tokenizer=None, qformer_tokenizer=None, **overrides) -> Behavior
     kwargs = dict(
         vision_config=dict(
             model_type="blip_2_vision_model", hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-            num_attention_heads=2, image_size=56, patch_size=14,
+            num_attention_heads=2, image_size=56, patch_size=14, initializer_range=0.02,
         ),
         qformer_config=dict(
             model_type="instructblip_qformer", hidden_size=32, intermediate_size=64, num_hidden_layers=2,

@@ -1,0 +1,381 @@
+"""BehaviorLlava model family: token accounting, context/content tokens, generation, Auto classes, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import (
+    AutoConfig,
+    AutoImageProcessor,
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForImageTextToText,
+    AutoProcessor,
+    AutoVideoProcessor,
+)
+
+import hf_behavior
+from hf_behavior import (
+    BehaviorLlavaConfig,
+    BehaviorLlavaForCausalLM,
+    BehaviorLlavaModel,
+    BehaviorLlavaProcessor,
+    BehaviorLlavaVideoProcessor,
+)
+from hf_behavior.quickstart import write_scene_video
+from hf_behavior.tiny import build_tiny_model_and_processor, tiny_config
+
+REPO_SRC = Path(hf_behavior.__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    model, processor = build_tiny_model_and_processor(seed=0)
+    return model.eval(), processor
+
+
+@pytest.fixture(scope="module")
+def saved_tiny(tiny, tmp_path_factory):
+    model, processor = tiny
+    path = tmp_path_factory.mktemp("tiny_behavior_llava")
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+def frames(count: int, height: int = 40, width: int = 60, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (count, height, width, 3), dtype=np.uint8)
+
+
+def user(*blocks) -> list[dict]:
+    return [{"role": "user", "content": list(blocks)}]
+
+
+def text(value: str) -> dict:
+    return {"type": "text", "text": value}
+
+
+def encode(processor, conversations, **kwargs):
+    return processor.apply_chat_template(
+        conversations,
+        add_generation_prompt=True,
+        tokenize=True,
+        return_dict=True,
+        return_tensors="pt",
+        processor_kwargs={"padding": True},
+        **kwargs,
+    )
+
+
+# --- token accounting -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "per_frame_tokens"),
+    [({}, 2), ({"compress": "grid:2"}, 5), ({"compress": "none"}, 17)],
+)
+def test_llama_vid_tokens_per_frame(overrides, per_frame_tokens):
+    config = tiny_config(**overrides)
+    assert config.num_patches == 16  # 56 px / 14 px patches
+    for num_frames in (1, 3, 7):
+        assert config.num_visual_tokens(num_frames, is_video=True) == per_frame_tokens * num_frames
+
+
+@pytest.mark.parametrize(("num_frames", "stride"), [(1, 1), (3, 2), (7, 3), (8, 4), (5, 1)])
+def test_slowfast_and_pool_follow_their_formulas(num_frames, stride):
+    slowfast = tiny_config(video_representation="slowfast", pool_size=2, slowfast_stride=stride)
+    pool = tiny_config(video_representation="pool", pool_size=2)
+    patches, p = 16, 2
+    slow = num_frames // stride
+    expected = slow * (patches // p**2) + (num_frames - slow) * (patches // (4 * p**2))
+    assert slowfast.num_visual_tokens(num_frames, is_video=True) == expected
+    assert pool.num_visual_tokens(num_frames, is_video=True) == num_frames * (patches // p**2)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"compress": "grid:2"}, {"video_representation": "slowfast", "slowfast_stride": 2}, {"video_representation": "pool"}],
+)
+def test_mixed_batch_image_video_text_only(overrides):
+    """An image, a 3-frame video and a text-only sample in one batch; the spliced token counts match the formulas."""
+    model, processor = build_tiny_model_and_processor(seed=1, **overrides)
+    config = model.config
+    conversations = [
+        user({"type": "image", "image": frames(1)[0]}, text("What is shown?")),
+        user(text("Describe the video."), {"type": "video", "video": frames(3)}),
+        user(text("Just text, no media.")),
+    ]
+    inputs = encode(processor, conversations)
+    ids = inputs["input_ids"]
+    assert (ids == config.image_token_id).sum(dim=1).tolist() == [config.num_visual_tokens(1), 0, 0]
+    assert (ids == config.video_token_id).sum(dim=1).tolist() == [0, config.num_visual_tokens(3, is_video=True), 0]
+    assert inputs["video_frame_counts"].tolist() == [3]
+    output = model(**inputs, labels=ids)
+    assert output.video_hidden_states.shape == (config.num_visual_tokens(3, is_video=True), config.text_config.hidden_size)
+    assert output.image_hidden_states.shape[0] == config.num_visual_tokens(1)
+    assert torch.isfinite(output.loss)
+    output.loss.backward()
+    assert model.model.content_projector.linear_1.weight.grad.abs().sum() > 0
+
+
+def test_video_tokens_are_frame_major_context_then_content(tiny):
+    model, processor = tiny
+    clip = frames(3)
+    inputs = encode(processor, [user(text("Describe the video."), {"type": "video", "video": clip})])
+    with torch.no_grad():
+        tokens = model(**inputs).video_hidden_states.view(3, 2, -1)  # [frame, (context, content), hidden]
+        per_frame = [
+            model.model.get_media_features(
+                inputs["pixel_values_videos"][i : i + 1], [1], True, inputs["qformer_input_ids"],
+                inputs["qformer_attention_mask"], torch.tensor([0]),
+            )
+            for i in range(3)
+        ]
+    for i in range(3):
+        torch.testing.assert_close(tokens[i], per_frame[i], rtol=1e-5, atol=1e-5)
+
+
+def test_context_token_follows_the_instruction_content_token_does_not():
+    model, processor = build_tiny_model_and_processor(seed=2)
+    model.eval()
+    # Random init keeps the query-key logits near zero (uniform attention); sharpen them so the test can see them.
+    for projector in (model.model.context_query_projector, model.model.context_key_projector):
+        torch.nn.init.normal_(projector.weight, std=1.0)
+    image = frames(1)[0]
+    tokens = []
+    for question in ("What colour is the car?", "How many people are dancing here?"):
+        inputs = encode(processor, [user({"type": "image", "image": image}, text(question))])
+        with torch.no_grad():
+            tokens.append(model(**inputs).image_hidden_states)
+    (context_a, content_a), (context_b, content_b) = tokens
+    assert (context_a - context_b).abs().max() > 1e-5  # float noise is ~1e-8
+    assert torch.equal(content_a, content_b)
+
+
+def test_qformer_text_is_the_user_turn_without_placeholders(tiny):
+    _, processor = tiny
+    rendered = processor.apply_chat_template(
+        [
+            {"role": "system", "content": "You are an AI visual assistant."},
+            {"role": "user", "content": [text("Describe the video."), {"type": "video", "path": "x.mp4"}]},
+            {"role": "assistant", "content": "A red square."},
+        ]
+    )
+    assert rendered == (
+        "You are an AI visual assistant. USER: Describe the video.\n<video> ASSISTANT: A red square.</s>"
+    )
+    assert processor.instruction_text(rendered) == "Describe the video."
+
+
+# --- generation ---------------------------------------------------------------------------------------------------
+
+
+def test_greedy_generation_cache_equals_no_cache_equals_stepwise_argmax(tiny):
+    model, processor = tiny
+    inputs = encode(processor, [user(text("Describe the video."), {"type": "video", "video": frames(2)})])
+    prompt_length = inputs["input_ids"].shape[1]
+    calls = []
+    hook = model.model.vision_tower.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        with torch.no_grad():
+            cached = model.generate(**inputs, max_new_tokens=6, do_sample=False, use_cache=True)
+    finally:
+        hook.remove()
+    assert len(calls) == 1  # the vision path runs once, at prefill
+    with torch.no_grad():
+        uncached = model.generate(**inputs, max_new_tokens=6, do_sample=False, use_cache=False)
+    assert cached.tolist() == uncached.tolist()
+
+    ids = inputs["input_ids"]
+    media = {key: value for key, value in inputs.items() if key not in ("input_ids", "attention_mask")}
+    with torch.no_grad():
+        for _ in range(6):
+            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), **media).logits
+            ids = torch.cat([ids, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+    assert ids[:, prompt_length:].tolist() == cached[:, prompt_length:].tolist()
+
+
+# --- Auto classes and remote code -----------------------------------------------------------------------------
+
+
+def test_auto_classes_resolve_to_our_classes_without_remote_code(saved_tiny):
+    assert type(AutoConfig.from_pretrained(saved_tiny)) is BehaviorLlavaConfig
+    assert type(AutoModel.from_pretrained(saved_tiny)) is BehaviorLlavaModel
+    assert type(AutoModelForCausalLM.from_pretrained(saved_tiny)) is BehaviorLlavaForCausalLM
+    assert type(AutoModelForImageTextToText.from_pretrained(saved_tiny)) is BehaviorLlavaForCausalLM
+    assert type(AutoProcessor.from_pretrained(saved_tiny)) is BehaviorLlavaProcessor
+    assert type(AutoVideoProcessor.from_pretrained(saved_tiny)) is BehaviorLlavaVideoProcessor
+    assert AutoImageProcessor.from_pretrained(saved_tiny).do_pad  # LLaVA pad-to-square
+    assert type(AutoModel.from_config(tiny_config())) is BehaviorLlavaModel
+    assert type(AutoModelForCausalLM.from_config(tiny_config())) is BehaviorLlavaForCausalLM
+
+
+def test_saved_folder_has_safetensors_auto_map_and_code(saved_tiny):
+    files = {path.name for path in saved_tiny.iterdir()}
+    assert "model.safetensors" in files and not any(name.endswith(".bin") for name in files)
+    assert {"modeling_behavior_llava.py", "configuration_behavior_llava.py", "processing_behavior_llava.py",
+            "video_processing_behavior_llava.py", "chat_template.jinja"} <= files
+    auto_map = json.loads((saved_tiny / "config.json").read_text())["auto_map"]
+    assert set(auto_map) == {"AutoConfig", "AutoModel", "AutoModelForCausalLM", "AutoModelForImageTextToText"}
+    assert "{% generation %}" in (saved_tiny / "chat_template.jinja").read_text().replace("{%- generation -%}", "{% generation %}")
+
+
+@pytest.mark.slow
+def test_trust_remote_code_loads_without_hf_behavior(tiny, saved_tiny, tmp_path):
+    """A fresh interpreter that cannot import hf_behavior loads the folder and generates the same tokens."""
+    model, processor = tiny
+    clip_path = write_scene_video(tmp_path / "clip.mp4")
+    conversation = user(text("Describe the video."), {"type": "video", "path": str(clip_path)})
+    with torch.no_grad():
+        expected = model.generate(**encode(processor, [conversation]), max_new_tokens=5, do_sample=False)
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        sys.path = [p for p in sys.path if not p.startswith({str(REPO_SRC)!r})]
+        sys.modules["hf_behavior"] = None  # any import of it now fails
+        import torch
+        from transformers import AutoModelForCausalLM, AutoProcessor
+        model = AutoModelForCausalLM.from_pretrained({str(saved_tiny)!r}, trust_remote_code=True)
+        processor = AutoProcessor.from_pretrained({str(saved_tiny)!r}, trust_remote_code=True)
+        conversation = json.loads({json.dumps(json.dumps(conversation))})
+        inputs = processor.apply_chat_template([conversation], add_generation_prompt=True, tokenize=True,
+            return_dict=True, return_tensors="pt", processor_kwargs={{"padding": True}})
+        with torch.no_grad():
+            out = model.eval().generate(**inputs, max_new_tokens=5, do_sample=False)
+        print(json.dumps({{"tokens": out.tolist(), "model": type(model).__module__, "processor": type(processor).__module__}}))
+        """
+    )
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["model"].startswith("transformers_modules") and loaded["processor"].startswith("transformers_modules")
+    assert loaded["tokens"] == expected.tolist()
+
+
+# --- configuration checks -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "hint"),
+    [
+        ({"compress": "grid:3"}, "g dividing 4"),
+        ({"compress": "mosaic"}, "'mean', 'grid:g'"),
+        ({"video_representation": "slowfast", "pool_size": 3}, "choose pool_size"),
+        ({"video_representation": "pool", "compress": "grid:2"}, "Leave compress='mean'"),
+        ({"image_token_id": 7, "video_token_id": 7}, "must differ"),
+        ({"qformer_config": {"model_type": "instructblip_qformer", "encoder_hidden_size": 48}}, "encoder_hidden_size=32"),
+    ],
+)
+def test_invalid_combinations_say_what_to_change(overrides, hint):
+    with pytest.raises(ValueError, match=hint.replace("(", r"\(").replace("'", "'")):
+        tiny_config(**overrides)
+
+
+def test_default_config_is_llama_vid_eva_qformer_llama():
+    config = BehaviorLlavaConfig()
+    assert config.vision_config.model_type == "blip_2_vision_model" and config.vision_config.hidden_size == 1408
+    assert config.vision_config.num_hidden_layers == 39 and config.vision_config.image_size == 224
+    assert config.qformer_config.encoder_hidden_size == 1408 and config.num_query_tokens == 32
+    assert config.text_config.model_type == "llama" and config.compress == "mean" and config.video_fps == 1.0
+
+
+@pytest.mark.parametrize(
+    ("vision", "strategy"),
+    [
+        ({"model_type": "clip_vision_model", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 2, "image_size": 56, "patch_size": 14}, "default"),
+        ({"model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 2, "image_size": 56, "patch_size": 14}, "full"),
+    ],
+)
+def test_other_vision_towers_work(vision, strategy):
+    model, processor = build_tiny_model_and_processor(
+        vision_config=vision,
+        qformer_config={"model_type": "instructblip_qformer", "hidden_size": 32, "intermediate_size": 64,
+                        "num_hidden_layers": 2, "num_attention_heads": 2, "encoder_hidden_size": 32,
+                        "vocab_size": 200},
+        vision_feature_select_strategy=strategy,
+    )
+    inputs = encode(processor, [user({"type": "image", "image": frames(1)[0]}, text("What is it?"))])
+    assert model(**inputs).image_hidden_states.shape == (2, model.config.text_config.hidden_size)
+
+
+def test_siglip_without_cls_needs_full_strategy():
+    with pytest.raises(ValueError, match="vision_feature_select_strategy='full'"):
+        tiny_config(vision_config={"model_type": "siglip_vision_model", "hidden_size": 32, "image_size": 56,
+                                   "patch_size": 14, "num_attention_heads": 2})
+
+
+# --- bad input -----------------------------------------------------------------------------------------------
+
+
+def test_missing_video_path_names_the_file(tiny, tmp_path):
+    _, processor = tiny
+    missing = tmp_path / "nowhere" / "clip.mp4"
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        encode(processor, [user(text("Describe."), {"type": "video", "path": str(missing)})])
+
+
+def test_missing_image_path_names_the_file(tiny, tmp_path):
+    _, processor = tiny
+    missing = tmp_path / "nowhere.png"
+    with pytest.raises(Exception, match="nowhere.png"):
+        encode(processor, [user({"type": "image", "path": str(missing)}, text("What?"))])
+
+
+def test_zero_length_and_corrupt_videos_give_clear_errors(tiny, tmp_path):
+    _, processor = tiny
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2048))
+    with pytest.raises(ValueError, match=r"empty \(0 bytes\).*empty.mp4"):
+        encode(processor, [user(text("Describe."), {"type": "video", "path": str(empty)})])
+    with pytest.raises(ValueError, match="cannot decode video .*corrupt.mp4"):
+        encode(processor, [user(text("Describe."), {"type": "video", "path": str(corrupt)})])
+
+
+def test_placeholder_count_must_match_media_count(tiny):
+    model, processor = tiny
+    with pytest.raises(ValueError, match="Found total 2 <image> tokens and 1 images"):
+        processor(text=["USER: <image> and <image> ASSISTANT:"], images=[frames(1)[0]], return_tensors="pt")
+    inputs = processor(text=["USER: <image> what ASSISTANT:"], images=[frames(1)[0]], return_tensors="pt")
+    two_images = torch.cat([inputs["pixel_values"]] * 2)
+    with pytest.raises(ValueError, match=r"2 image\(s\) need 4 <image> placeholder tokens but input_ids has 2"):
+        model(input_ids=inputs["input_ids"], pixel_values=two_images, qformer_input_ids=inputs["qformer_input_ids"],
+              qformer_attention_mask=inputs["qformer_attention_mask"])
+
+
+def test_saved_dtype_loads_in_another(tiny, tmp_path):
+    model, processor = tiny
+    inputs = encode(processor, [user({"type": "image", "image": frames(1)[0]}, text("What?"))])
+    model.to(torch.bfloat16).save_pretrained(tmp_path / "bf16")
+    model.to(torch.float32)
+    as_float = AutoModelForCausalLM.from_pretrained(tmp_path / "bf16", dtype=torch.float32)
+    assert {p.dtype for p in as_float.parameters()} == {torch.float32}
+    as_bf16 = AutoModelForCausalLM.from_pretrained(tmp_path / "bf16", dtype=torch.bfloat16)
+    assert {p.dtype for p in as_bf16.parameters()} == {torch.bfloat16}
+    with torch.no_grad():
+        logits = as_bf16(**inputs).logits
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(logits.float()).all()
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(tiny):
+    model, processor = build_tiny_model_and_processor(seed=3)
+    inputs = encode(processor, [user(text("Describe the video."), {"type": "video", "video": frames(2)})])
+    grads = []
+    for checkpointing in (False, True):
+        model.zero_grad()
+        if checkpointing:
+            model.activation_checkpointing_enable()
+        model.train()
+        model(**inputs, labels=inputs["input_ids"]).loss.backward()
+        grads.append(model.model.language_model.layers[0].self_attn.q_proj.weight.grad.clone())
+    torch.testing.assert_close(grads[0], grads[1])
