@@ -1,0 +1,36 @@
+"""Keyframes: the steadiest frame of each scene, and of each window of a long scene.
+
+The paper samples frames by the "30-degree rule": a shot's representative frame is one where the camera
+and subject hold still, so the frame with the least change into and out of it stands for the scene.
+Scenes longer than ``max_scene_seconds`` are split into equal windows, each contributing its own
+steadiest frame, so long shots are sampled uniformly over time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def steadiest_frame(frame_change: np.ndarray, start: int, end: int) -> int:
+    """Frame in [start, end) with the least change in + out; ties go to the frame nearest the middle."""
+    inside = frame_change[start + 1 : end]  # change into frames start+1 .. end-1 (start itself is the cut)
+    change_in = np.concatenate([[0.0], inside])
+    change_out = np.concatenate([inside, [0.0]])
+    score = change_in + change_out
+    middle = (end - start - 1) / 2
+    distance = np.abs(np.arange(end - start) - middle)
+    return start + int(np.lexsort((distance, score))[0])
+
+
+def select_keyframes(
+    scenes: list[tuple[int, int]], frame_change: np.ndarray, fps: float, max_scene_seconds: float = 10.0
+) -> list[list[int]]:
+    """Keyframe indices per scene: one per scene, one per ``max_scene_seconds`` window for long scenes."""
+    keyframes = []
+    for start, end in scenes:
+        windows = max(1, math.ceil((end - start) / fps / max_scene_seconds))
+        bounds = np.linspace(start, end, windows + 1).round().astype(int)
+        keyframes.append([steadiest_frame(frame_change, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a])
+    return keyframes
