@@ -2,7 +2,7 @@
 
 Each sub-command lives in the module that does the work; that module exposes
 ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when
-their command runs, so `hf-behavior --help` stays fast.
+their command runs.
 """
 
 from __future__ import annotations

@@ -28,17 +28,11 @@ def pooled_grid_side(grid_side: int, pool: int) -> int:
     return grid_side // pool
 
 
-def visual_token_count(
-    num_frames: int,
-    *,
-    is_video: bool,
-    num_patches: int,
-    video_representation: str,
-    compress: str,
-    pool_size: int,
-    slowfast_stride: int,
-) -> int:
-    """Number of LLM positions one image (`num_frames=1`) or video takes; the processor and the model share this."""
+def visual_token_count(num_frames: int, is_video: bool, num_patches: int, settings) -> int:
+    """LLM positions one image (`num_frames=1`) or video takes. `settings` (the config or the processor) carries
+    `video_representation`, `compress`, `pool_size` and `slowfast_stride`, so both count the same way."""
+    video_representation, compress = settings.video_representation, settings.compress
+    pool_size, slowfast_stride = settings.pool_size, settings.slowfast_stride
     side = math.isqrt(num_patches)
     if video_representation == "llama_vid":
         if compress == "mean":
@@ -136,15 +130,7 @@ class BehaviorLlavaConfig(PreTrainedConfig):
         return (self.vision_config.image_size // self.vision_config.patch_size) ** 2
 
     def num_visual_tokens(self, num_frames: int = 1, is_video: bool = False) -> int:
-        return visual_token_count(
-            num_frames,
-            is_video=is_video,
-            num_patches=self.num_patches,
-            video_representation=self.video_representation,
-            compress=self.compress,
-            pool_size=self.pool_size,
-            slowfast_stride=self.slowfast_stride,
-        )
+        return visual_token_count(num_frames, is_video, self.num_patches, self)
 
     def _validate_combination(self) -> None:
         vision_width = self.vision_config.hidden_size

@@ -97,15 +97,7 @@ class BehaviorLlavaProcessor(ProcessorMixin):
         return (side // self.patch_size) ** 2
 
     def num_visual_tokens(self, num_frames: int = 1, is_video: bool = False) -> int:
-        return visual_token_count(
-            num_frames,
-            is_video=is_video,
-            num_patches=self.num_patches,
-            video_representation=self.video_representation,
-            compress=self.compress,
-            pool_size=self.pool_size,
-            slowfast_stride=self.slowfast_stride,
-        )
+        return visual_token_count(num_frames, is_video, self.num_patches, self)
 
     def replace_image_token(self, image_inputs: dict, image_idx: int, **kwargs) -> str:
         return self.image_token * self.num_visual_tokens(1, is_video=False)
