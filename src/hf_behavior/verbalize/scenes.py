@@ -83,6 +83,7 @@ def detect_scenes(
     frame_batches: Iterator[np.ndarray], fps: float, threshold: float = 27.0, min_scene_len: int = 15
 ) -> SceneDetection:
     """Run ContentDetector over RGB frame batches; also keep the mean luma change of every frame."""
+    fps = float(fps)
     detector = ContentDetector(threshold=threshold, min_scene_len=min_scene_len)
     cuts: list[FrameTimecode] = []
     changes: list[np.ndarray] = []
