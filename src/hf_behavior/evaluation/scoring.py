@@ -1,0 +1,107 @@
+"""Teacher-forced scoring of assistant continuations: label log-probabilities and comment-span perplexity.
+
+A prompt (a chat conversation with media) is rendered with the processor's chat template and generation prompt; the
+continuation is a list of `(text, scored)` segments appended after it, each tokenized on its own, so a scored span
+maps to exactly the tokens a hand computation would take. Rows are right-padded into one forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+Segment = tuple[str, bool]
+
+
+def encode_prompts(processor, conversations: Sequence[list[dict]]):
+    """The processor's batch encoding of the prompts (media included), ending with the generation prompt."""
+    return processor.apply_chat_template(
+        list(conversations),
+        add_generation_prompt=True,
+        tokenize=True,
+        return_dict=True,
+        return_tensors="pt",
+        processor_kwargs={"padding": True},
+    )
+
+
+@torch.no_grad()
+def continuation_logprobs(
+    model, processor, conversations: Sequence[list[dict]], continuations: Sequence[Sequence[Segment]]
+) -> list[torch.Tensor]:
+    """For each row, the log-probability of every token of its scored segments given all that precedes it."""
+    if len(conversations) != len(continuations):
+        raise ValueError(f"{len(conversations)} conversations but {len(continuations)} continuations")
+    tokenizer = processor.tokenizer
+    batch = encode_prompts(processor, conversations)
+    rows, scored_masks = [], []
+    for prompt_ids, prompt_mask, segments in zip(batch["input_ids"], batch["attention_mask"], continuations):
+        ids, scored = prompt_ids[prompt_mask.bool()].tolist(), [False] * int(prompt_mask.sum())
+        for text, is_scored in segments:
+            piece = tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+            ids += piece
+            scored += [is_scored] * len(piece)
+        rows.append(ids)
+        scored_masks.append(scored)
+
+    length = max(len(ids) for ids in rows)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    input_ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), length), dtype=torch.long)
+    scored = torch.zeros((len(rows), length), dtype=torch.bool)
+    for i, (ids, mask) in enumerate(zip(rows, scored_masks)):
+        input_ids[i, : len(ids)] = torch.tensor(ids)
+        attention_mask[i, : len(ids)] = 1
+        scored[i, : len(ids)] = torch.tensor(mask)
+
+    media_inputs = {key: value for key, value in batch.items() if key not in ("input_ids", "attention_mask")}
+    device = model.device
+    inputs = {key: value.to(device) if isinstance(value, torch.Tensor) else value for key, value in media_inputs.items()}
+    logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), **inputs).logits
+    logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    targets = input_ids[:, 1:].to(device)
+    token_logprobs = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1).cpu()
+    target_scored = scored[:, 1:]
+    return [token_logprobs[i][target_scored[i]] for i in range(len(rows))]
+
+
+@torch.no_grad()
+def label_logprobs(model, processor, conversations: Sequence[list[dict]], labels: Sequence[str]) -> torch.Tensor:
+    """[num_conversations, num_labels]: summed log-probability of each label as the assistant's answer.
+
+    The label is scored as the chat template renders an answer (" " + label), summed over all its tokens, so
+    multi-token labels compete on the joint probability of their tokens.
+    """
+    rows = [conversation for conversation in conversations for _ in labels]
+    continuations = [[(" " + label, True)] for _ in conversations for label in labels]
+    scores = continuation_logprobs(model, processor, rows, continuations)
+    return torch.stack([score.sum() for score in scores]).view(len(conversations), len(labels))
+
+
+def classify(model, processor, conversations: Sequence[list[dict]], labels: Sequence[str]) -> list[str]:
+    """Zero-shot prediction: the label with the highest summed log-probability."""
+    scores = label_logprobs(model, processor, conversations, labels)
+    return [labels[index] for index in scores.argmax(dim=-1).tolist()]
+
+
+def span_segments(text: str, spans: Sequence[tuple[int, int]], prefix: str = " ") -> list[Segment]:
+    """Split an assistant answer into unscored / scored segments around the character spans to score.
+
+    `prefix` is what the chat template puts before an assistant answer (" " for the Vicuna template).
+    """
+    segments: list[Segment] = []
+    cursor = 0
+    for start, end in spans:
+        segments += [(text[cursor:start], False), (text[start:end], True)]
+        cursor = end
+    segments.append((text[cursor:], False))
+    if segments and prefix:
+        segments[0] = (prefix + segments[0][0], False)
+    return [segment for segment in segments if segment[0]]
+
+
+def span_nlls(model, processor, conversations: Sequence[list[dict]], answers: Sequence[str], spans) -> list[list[float]]:
+    """Per-token negative log-likelihood of the given character spans of each reference answer."""
+    continuations = [span_segments(answer, answer_spans) for answer, answer_spans in zip(answers, spans)]
+    return [(-scores).tolist() for scores in continuation_logprobs(model, processor, conversations, continuations)]
