@@ -1,0 +1,198 @@
+"""The paper's filters (section 2.1), each a small function of one record or comment returning a drop reason.
+
+Defaults follow the paper: Reddit posts from 2018-01 (r/pics also after its 2015-02 rule change), comments of
+at least 3 words, TF-IDF dedup at 0.6, at least 2 comments, videos up to 500 s; YouTube videos with more than
+10,000 views, comments of 4-100 words, TF-IDF dedup at 0.7, no music/gaming/news/sports/anime/meme categories,
+English only, the top-5 comments by likes. Every value is a field of `FilterConfig` and can be overridden per
+source family from the CLI (`--filter youtube.min_views=5000`) or a YAML file (`--filter-config`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .records import Record
+
+DELETED_MARKERS = frozenset({"[deleted]", "[removed]", "[deleted by user]"})
+DEFAULT_BOT_PATTERN = r"(?i)^(automoderator|.*bot|bot[-_].*|.*[-_]bot[-_].*)$"
+_WORDS = re.compile(r"[a-z0-9']+")
+
+
+@dataclass
+class FilterConfig:
+    """Thresholds for one source family ("reddit", "youtube" or "generic"). `None` disables a filter."""
+
+    min_date: str | None = None  # ISO date; posts created before are dropped
+    max_date: str | None = None  # ISO date; posts created on/after are dropped
+    subreddit_min_dates: dict[str, str] = field(default_factory=dict)  # per-subreddit start (r/pics rule change)
+    subreddits: list[str] | None = None  # subreddits to keep (case-insensitive); None keeps all
+    drop_nsfw_flag: bool = True  # platform flag (Reddit over_18)
+    nsfw_words_file: str | None = None  # None = the shipped list; "" disables the word filter
+    bot_pattern: str | None = DEFAULT_BOT_PATTERN  # regex on author names
+    drop_deleted: bool = True  # [deleted] / [removed] posts and comments
+    dedup_media: bool = True  # duplicate media by content hash (URL hash when not downloaded)
+    require_media: bool = True  # drop posts whose media file was not found (else fall back to the URL)
+    min_comment_words: int | None = 3
+    max_comment_words: int | None = None
+    tfidf_threshold: float | None = 0.6  # a comment this similar to a better one of the same post is dropped
+    max_candidate_comments: int = 50  # best-scored comments considered per post before dedup
+    top_k_comments: int = 5
+    min_comments: int = 2
+    max_duration: float | None = 500.0  # seconds
+    min_views: int | None = None  # posts need strictly more views than this
+    excluded_categories: list[str] = field(default_factory=list)
+    languages: list[str] | None = None  # language prefixes to keep; None keeps all
+    keep_unknown_language: bool = True
+    require_verbalization: bool = False  # drop posts without a "done" sidecar
+
+
+REDDIT = FilterConfig(
+    min_date="2018-01-01", subreddit_min_dates={"pics": "2015-02-01"}, subreddits=["pics", "videos"]
+)
+YOUTUBE = FilterConfig(
+    min_comment_words=4,
+    max_comment_words=100,
+    tfidf_threshold=0.7,
+    max_duration=None,
+    min_views=10_000,
+    excluded_categories=["music", "gaming", "news", "sports", "anime", "memes"],
+    languages=["en"],
+)
+GENERIC = replace(YOUTUBE, min_views=None, excluded_categories=[])
+DEFAULTS = {"reddit": REDDIT, "youtube": YOUTUBE, "generic": GENERIC}
+
+
+def family(record: Record) -> str:
+    return record.platform if record.platform in ("reddit", "youtube") else "generic"
+
+
+def load_filter_configs(config_file: str | Path | None = None, overrides: list[str] = ()) -> dict[str, FilterConfig]:
+    """Defaults, then a YAML file `{reddit: {min_views: ...}, youtube: {...}}`, then `family.field=value` pairs."""
+    settings: dict[str, dict] = {name: {} for name in DEFAULTS}
+    if config_file:
+        loaded = yaml.safe_load(Path(config_file).read_text()) or {}
+        for name, values in loaded.items():
+            if name not in DEFAULTS:
+                raise ValueError(f"{config_file}: unknown source family {name!r} (expected one of {list(DEFAULTS)})")
+            settings[name].update(values or {})
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        name, dot, attr = key.partition(".")
+        if not sep or not dot or name not in DEFAULTS:
+            raise ValueError(f"--filter {item!r}: expected FAMILY.FIELD=VALUE with FAMILY in {list(DEFAULTS)}")
+        settings[name][attr] = yaml.safe_load(value)
+    known = {f.name for f in fields(FilterConfig)}
+    for name, values in settings.items():
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown filter setting(s) for {name}: {sorted(unknown)}; known: {sorted(known)}")
+    return {name: replace(DEFAULTS[name], **settings[name]) for name in DEFAULTS}
+
+
+def _unix(date: str | None) -> int | None:
+    if date is None:
+        return None
+    return int(datetime.fromisoformat(date).replace(tzinfo=timezone.utc).timestamp())
+
+
+def load_word_list(path: str | Path | None) -> frozenset[str]:
+    if path == "":
+        return frozenset()
+    text = Path(path).read_text() if path else resources.files(__package__).joinpath("nsfw_words.txt").read_text()
+    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+class Filters:
+    """One `FilterConfig` compiled (dates, regex, word list) for fast per-item checks."""
+
+    def __init__(self, config: FilterConfig):
+        self.config = config
+        self.min_date, self.max_date = _unix(config.min_date), _unix(config.max_date)
+        self.subreddit_min_dates = {k.lower(): _unix(v) for k, v in config.subreddit_min_dates.items()}
+        self.subreddits = None if config.subreddits is None else {s.lower() for s in config.subreddits}
+        self.nsfw_words = load_word_list(config.nsfw_words_file)
+        self.bot = re.compile(config.bot_pattern) if config.bot_pattern else None
+        self.excluded = {c.lower() for c in config.excluded_categories}
+
+    def has_nsfw_words(self, text: str | None) -> bool:
+        return bool(text) and not self.nsfw_words.isdisjoint(_WORDS.findall(text.lower()))
+
+    def is_bot(self, author: str | None) -> bool:
+        return bool(author) and self.bot is not None and self.bot.match(author) is not None
+
+    def post_reason(self, record: Record) -> str | None:
+        """Why `record` is dropped before its comments are looked at (None = keep)."""
+        cfg = self.config
+        if self.subreddits is not None and record.subreddit is not None:
+            if record.subreddit.lower() not in self.subreddits:
+                return "subreddit not selected"
+        created = record.created_utc
+        if created is None and (self.min_date or self.max_date):
+            return "no creation date"
+        if self.min_date is not None and created < self.min_date:
+            return f"posted before {cfg.min_date}"
+        start = self.subreddit_min_dates.get((record.subreddit or "").lower())
+        if start is not None and created is not None and created < start:
+            return f"r/{record.subreddit} posted before {cfg.subreddit_min_dates[record.subreddit.lower()]}"
+        if self.max_date is not None and created >= self.max_date:
+            return f"posted on/after {cfg.max_date}"
+        if cfg.drop_nsfw_flag and record.nsfw:
+            return "nsfw flag"
+        if self.has_nsfw_words(record.title):
+            return "nsfw words in title"
+        if self.is_bot(record.author):
+            return "bot author"
+        if cfg.drop_deleted and (record.title in DELETED_MARKERS or record.author in DELETED_MARKERS):
+            return "deleted/removed post"
+        if cfg.min_views is not None and (record.views is None or record.views <= cfg.min_views):
+            return f"views <= {cfg.min_views:,}"
+        for category in record.categories:
+            if set(category.lower().replace("&", " ").split()) & self.excluded:
+                return f"excluded category {category!r}"
+        if cfg.languages is not None:
+            if record.language is None:
+                if not cfg.keep_unknown_language:
+                    return "unknown language"
+            elif not any(record.language.lower().startswith(lang) for lang in cfg.languages):
+                return f"language {record.language!r} not in {cfg.languages}"
+        return self.duration_reason(record)
+
+    def duration_reason(self, record: Record) -> str | None:
+        limit = self.config.max_duration
+        if limit is not None and record.duration is not None and record.duration > limit:
+            return f"video longer than {limit:g} s"
+        return None
+
+    def comment_reason(self, comment: dict) -> str | None:
+        """Why one comment is dropped before dedup (None = keep)."""
+        cfg, text = self.config, comment["text"]
+        if cfg.drop_deleted and (text.strip() in DELETED_MARKERS or comment.get("author") in DELETED_MARKERS):
+            return "deleted/removed comment"
+        if self.is_bot(comment.get("author")):
+            return "bot author"
+        words = len(text.split())
+        if cfg.min_comment_words is not None and words < cfg.min_comment_words:
+            return f"fewer than {cfg.min_comment_words} words"
+        if cfg.max_comment_words is not None and words > cfg.max_comment_words:
+            return f"more than {cfg.max_comment_words} words"
+        if self.has_nsfw_words(text):
+            return "nsfw words"
+        return None
+
+    def screen_comments(self, comments: list[dict]) -> tuple[list[dict], Counter]:
+        """Comments that pass `comment_reason`, and the drop counts by reason."""
+        kept, dropped = [], Counter()
+        for comment in comments:
+            reason = self.comment_reason(comment)
+            if reason is None:
+                kept.append(comment)
+            else:
+                dropped[reason] += 1
+        return kept, dropped

@@ -1,0 +1,111 @@
+"""Stream NDJSON dumps (plain or Zstandard-compressed) line by line, never loading a file whole.
+
+Pushshift dumps are single- or multi-frame `.zst` files written with a long window, so the decompressor is
+opened with a 2 GiB window. A file cut short mid-frame decompresses silently with `zstandard`'s stream reader;
+here the unfinished frame is detected and reported as its own error after the last complete line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import zstandard
+
+CHUNK_SIZE = 1 << 20
+
+
+@dataclass
+class LineError:
+    """A line (or the end of a file) that could not be read; kept for the report."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+def _zst_chunks(path: Path, truncated: list[bool]) -> Iterator[bytes]:
+    decompressor = zstandard.ZstdDecompressor(max_window_size=2**31)
+    frame = decompressor.decompressobj()
+    frame_open = False
+    with open(path, "rb") as raw:
+        while chunk := raw.read(CHUNK_SIZE):
+            while chunk:
+                out = frame.decompress(chunk)
+                frame_open = True
+                if out:
+                    yield out
+                if frame.eof:
+                    chunk, frame, frame_open = frame.unused_data, decompressor.decompressobj(), False
+                else:
+                    chunk = b""
+    truncated.append(frame_open)
+
+
+def _raw_lines(path: Path, truncated: list[bool]) -> Iterator[bytes]:
+    if path.suffix != ".zst":
+        with open(path, "rb") as fh:
+            yield from fh
+        truncated.append(False)
+        return
+    tail = b""
+    for block in _zst_chunks(path, truncated):
+        lines = (tail + block).split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            yield line
+    if tail:
+        yield tail
+
+
+def iter_json_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int, dict | None, LineError | None]]:
+    """Yield `(line_number, object, None)` for each JSON object line, `(line_number, None, error)` otherwise.
+
+    Line numbers are 1-based. Blank lines are ignored. The first `skip_lines` lines are passed over without
+    parsing (resuming after an interruption). A truncated `.zst` ends with one extra error.
+    """
+    path = Path(path)
+    truncated: list[bool] = []
+    line_no = 0
+    try:
+        for line_no, raw in enumerate(_raw_lines(path, truncated), start=1):
+            if line_no <= skip_lines or not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                yield line_no, None, LineError(str(path), line_no, f"not UTF-8 ({err.reason} at byte {err.start})")
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as err:
+                yield line_no, None, LineError(str(path), line_no, f"malformed JSON ({err.msg} at column {err.colno})")
+                continue
+            if not isinstance(obj, dict):
+                yield line_no, None, LineError(str(path), line_no, f"not a JSON object ({type(obj).__name__})")
+                continue
+            yield line_no, obj, None
+    except zstandard.ZstdError as err:
+        yield line_no + 1, None, LineError(str(path), line_no + 1, f"corrupt .zst stream ({err}); rest of file skipped")
+        return
+    if truncated and truncated[0]:
+        yield line_no + 1, None, LineError(str(path), line_no + 1, "truncated .zst (stream ends mid-frame)")
+
+
+def count_lines(path: str | Path) -> int:
+    """Number of newline-terminated lines (for progress bars); cheap for plain files, a full pass for `.zst`."""
+    return sum(1 for _ in _raw_lines(Path(path), []))
+
+
+def open_text(path: str | Path) -> io.TextIOBase:
+    """Open a plain or `.zst` text file for writing fixtures and dumps."""
+    path = Path(path)
+    if path.suffix == ".zst":
+        return io.TextIOWrapper(zstandard.ZstdCompressor(level=3).stream_writer(open(path, "wb")), encoding="utf-8")
+    return open(path, "w", encoding="utf-8")

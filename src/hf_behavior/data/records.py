@@ -1,0 +1,101 @@
+"""The one record schema every source (Reddit, YouTube, generic JSONL) is normalised into.
+
+A `Record` is a plain dataclass so that every stage is a function of records; it round-trips through JSON
+(`to_json` / `from_json`) for the on-disk staging between stages.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+
+SOURCES = ("reddit_images", "reddit_videos", "youtube_videos", "generic")
+
+
+class MissingField(ValueError):
+    """A raw item lacks a field the record needs; the message names the field."""
+
+
+@dataclass
+class Record:
+    key: str  # "<platform>:<post id>", unique over the whole build
+    source: str  # one of SOURCES
+    platform: str  # "reddit", "youtube" or the generic dump's platform name
+    post_id: str
+    media_id: str  # file stem of the media; sidecars are looked up by it
+    media_kind: str  # "image" | "video"
+    title: str
+    origin: str  # "file:line" of the raw item, for error messages
+    channel: str | None = None  # YouTube channel / brand / generic author; None for Reddit
+    subreddit: str | None = None
+    author: str | None = None
+    created_utc: int | None = None
+    brand: bool = False  # brand channels get the "advertisement ... for the brand" wording
+    media_path: str | None = None
+    media_url: str | None = None
+    media_hash: str | None = None
+    duration: float | None = None
+    views: int | None = None
+    likes: int | None = None
+    like_ratio: float | None = None  # fraction of viewers who liked (YouTube likes/views, Reddit upvote ratio)
+    score: int | None = None  # Reddit score
+    language: str | None = None
+    categories: list[str] = field(default_factory=list)
+    nsfw: bool = False
+    asr: str | None = None
+    heatmap: list[dict] | None = None  # replay graph: [{"start", "end", "value"}]
+    comments: list[dict] = field(default_factory=list)  # [{"text", "score", "author"}], best first after filtering
+    scenes: list[dict] = field(default_factory=list)  # verbalization sidecar scenes
+
+    @property
+    def like_percent(self) -> float | None:
+        return None if self.like_ratio is None else 100.0 * self.like_ratio
+
+    @property
+    def replay(self) -> list[float] | None:
+        """Replay value per scene, or None when any scene lacks one."""
+        values = [scene.get("replay") for scene in self.scenes]
+        return values if values and all(v is not None for v in values) else None
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Record:
+        return cls(**json.loads(text))
+
+
+RECORD_FIELDS = tuple(f.name for f in fields(Record))
+
+
+def require(obj: dict, name: str, kind: type | tuple[type, ...]):
+    """`obj[name]` if present, not None and of `kind`; otherwise `MissingField` naming it."""
+    value = obj.get(name)
+    if value is None:
+        raise MissingField(f"missing field {name!r}")
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise MissingField(f"field {name!r} has type {type(value).__name__}")
+    return value
+
+
+def to_unix(value) -> int | None:
+    """Unix seconds from an int/float/numeric string (Pushshift), `YYYYMMDD` (yt-dlp) or ISO-8601 text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    text = str(value).strip()
+    if len(text) == 8 and text.isdigit():
+        return int(datetime.strptime(text, "%Y%m%d").replace(tzinfo=timezone.utc).timestamp())
+    try:
+        return int(float(text))
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise MissingField(f"unreadable date {text!r}") from err
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp())

@@ -1,0 +1,354 @@
+"""Instruction templates of BLIFT as chat messages (transformers multimodal chat format).
+
+Every function takes one record — a `Record` or a mapping with the same keys, e.g. a row of the exported
+dataset — and returns `[{"role": ..., "content": [blocks]}]` with the system prompt as a system message and the
+media block (`{"type": "video"|"image", "path"|"url": ...}`) at the end of the user turn, where the paper puts
+`<video>` / `<image>`. A function returns None when the record lacks what its instruction needs (e.g. the
+no-behaviour template without a scene description), and the builder skips the record for that config.
+
+- `behavior_messages` / `behavior_prompt_messages`: Listing 1 (with / without the assistant answer).
+- `no_behavior_messages`: Listing 8 (Ad-LLaVA).
+- `likes_messages`, `titles_messages`, `comments_messages`: the Table-10 single-behaviour ablations.
+- `content_simulation_messages`, `behavior_simulation_messages`: the M3L masked caption / likes prompts.
+- `salicon_object_messages`, `salicon_region_messages`: Listings 6 and 7.
+- `parse_behavior_answer`: reads a Listing-1 answer back into numbers and comments (evaluation).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+SYSTEM_PROMPT = (
+    "You are an AI visual assistant. You are given a detailed description of a media, followed by the actual "
+    "media. Answer all questions as if you are seeing the media."
+)
+SALICON_SYSTEM_PROMPT = "You are an AI visual assistant. Answer all questions as you are seeing the media"
+REGION_NAMES = (
+    "upper-left", "upper-center", "upper-right",
+    "middle-left", "middle-center", "middle-right",
+    "bottom-left", "bottom-center", "bottom-right",
+)  # fmt: skip
+NUM_COMMENTS = 5
+
+
+def _get(record, name: str, default=None):
+    if isinstance(record, Mapping):
+        value = record.get(name, default)
+    else:
+        value = getattr(record, name, default)
+    return default if value is None else value
+
+
+def _like_percent(record) -> float | None:
+    ratio = _get(record, "like_ratio")
+    return None if ratio is None else 100.0 * ratio
+
+
+def _replay(record) -> list[float] | None:
+    values = [scene.get("replay") for scene in _get(record, "scenes", [])]
+    return values if values and all(v is not None for v in values) else None
+
+
+def format_number(value: float) -> str:
+    """Two decimals at most, no trailing zeros: 3.25, 94, 0.5."""
+    return format(round(float(value), 2), "g")
+
+
+def media_block(record) -> dict:
+    kind = _get(record, "media_kind", "video")
+    path = _get(record, "media_path")
+    return {"type": kind, "path": path} if path else {"type": kind, "url": _get(record, "media_url")}
+
+
+def _chat(user_text: str, record, answer: str | None, system: str | None = SYSTEM_PROMPT) -> list[dict]:
+    messages = [] if system is None else [{"role": "system", "content": [{"type": "text", "text": system}]}]
+    messages.append({"role": "user", "content": [{"type": "text", "text": user_text}, media_block(record)]})
+    if answer is not None:
+        messages.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
+    return messages
+
+
+# ---- user turn ---------------------------------------------------------------------------------------------
+
+
+def intro(record, with_title: bool = True) -> str:
+    """First sentence(s): what the media is and where it was posted, then the ASR when there is one."""
+    kind, title, channel = _get(record, "media_kind", "video"), _get(record, "title", ""), _get(record, "channel")
+    subreddit, brand = _get(record, "subreddit"), _get(record, "brand", False)
+    titled = f' is titled "{title}"' if with_title else ""
+    if brand and channel:
+        text = f"The {kind} advertisement{titled} for the brand {channel}." if with_title else (
+            f"The {kind} advertisement is for the brand {channel}.")
+    elif subreddit:
+        text = f"The {kind} posted on r/{subreddit}{titled}." if with_title else f"The {kind} is posted on r/{subreddit}."
+    elif channel:
+        text = f"The {kind}{titled} and was posted by {channel}." if with_title else f"The {kind} was posted by {channel}."
+    else:
+        text = f"The {kind}{titled}." if with_title else f"The {kind} is given."
+    asr = _get(record, "asr")
+    if asr and kind == "video":
+        text += f' The audio in the {"ad" if brand else "video"} says "{" ".join(asr.split())}".'
+    return text
+
+
+def _user_text(record, questions: list[str], describe: bool, with_title: bool = True) -> str:
+    kind = _get(record, "media_kind", "video")
+    text = f"{intro(record, with_title)} Analyze this {kind} deeply"
+    if describe:
+        text += ", then " + ("write scene by scene description of the video" if kind == "video" else "write a description of the image")
+    if questions:
+        noun = "questions" if len(questions) > 1 or ", and " in questions[0] else "question"
+        text += f" and answer the following {noun}. " + " ".join(questions)
+    else:
+        text += "."
+    return text
+
+
+def _behavior_questions(record, likes: bool, comments: bool, replay: bool) -> list[str]:
+    kind = _get(record, "media_kind", "video")
+    questions = []
+    if likes and comments:
+        questions.append(
+            f"What percentage of viewers would like this {kind}, and what would be the top-{NUM_COMMENTS} "
+            f"popular comments on this {kind}?"
+        )
+    elif likes:
+        questions.append(f"What percentage of viewers would like this {kind}?")
+    elif comments:
+        questions.append(f"What would be the top-{NUM_COMMENTS} popular comments on this {kind}?")
+    if replay:
+        questions.append("What would the replay graph values for each scene be?")
+    return questions
+
+
+# ---- assistant turn ----------------------------------------------------------------------------------------
+
+
+def _clause(text: str) -> str:
+    """A caption as the object of "The scene shows ...": first letter lower-cased (not acronyms), no final stop."""
+    text = " ".join(str(text).split()).rstrip(".")
+    first = text.split(" ", 1)[0]
+    if first[:1].isupper() and (len(first) == 1 or first[1:].islower()):
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def describe_scene(scene: Mapping, unit: str = "scene") -> str:
+    """One scene of Listing 1: caption, foreground/background colours, tone, tags (missing parts left out)."""
+    parts = []
+    if scene.get("caption"):
+        parts.append(f"The {unit} shows {_clause(scene['caption'])}.")
+    fg, bg = scene.get("foreground_colors") or [], scene.get("background_colors") or []
+    if fg and bg:
+        parts.append(f"The foreground colors of the {unit} are {', '.join(fg)}, and the background colors are {', '.join(bg)}.")
+    elif fg or bg:
+        parts.append(f"The {'foreground' if fg else 'background'} colors of the {unit} are {', '.join(fg or bg)}.")
+    if scene.get("tone"):
+        parts.append(f"The dominant tone of the {unit} is {scene['tone']}.")
+    if scene.get("keywords"):
+        parts.append(f"This {unit} is categorized by the tags: {', '.join(scene['keywords'])}.")
+    return " ".join(parts)
+
+
+def scene_descriptions(record) -> str | None:
+    scenes = _get(record, "scenes", [])
+    if not scenes:
+        return None
+    if _get(record, "media_kind", "video") == "image":
+        return "The description of the image is:\n" + describe_scene(scenes[0], "image")
+    lines = [f"Scene {i}: {describe_scene(scene)}" for i, scene in enumerate(scenes, start=1)]
+    return "The scene-by-scene descriptions are:\n" + "\n".join(lines)
+
+
+def _quoted_comments(record) -> list[str]:
+    comments = _get(record, "comments", [])[:NUM_COMMENTS]
+    return [f'{i}. "{" ".join(c["text"].split())}"' for i, c in enumerate(comments, start=1)]
+
+
+def behavior_answer(record, likes: bool, comments: bool, replay: bool) -> str:
+    kind = _get(record, "media_kind", "video")
+    lines = []
+    if likes:
+        liked = f"The {kind} will be liked by {format_number(_like_percent(record))}% of viewers"
+        lines.append(liked + (", and the popular comments could be:" if comments else "."))
+    elif comments:
+        lines.append(f"The popular comments on the {kind} could be:")
+    if comments:
+        lines += _quoted_comments(record)
+    if replay:
+        lines.append("The replay values for each scene would be:")
+        lines += [f"Scene {i}: {format_number(v)}" for i, v in enumerate(_replay(record), start=1)]
+    return "\n".join(lines)
+
+
+def _behavior_chat(record, likes: bool, comments: bool, replay: bool, answer: bool = True, with_title: bool = True,
+                   extra_answer: str | None = None):  # fmt: skip
+    likes = likes and _like_percent(record) is not None
+    comments = comments and bool(_get(record, "comments"))
+    replay = replay and _replay(record) is not None
+    if not (likes or comments or replay or extra_answer):
+        return None
+    scenes = scene_descriptions(record)
+    questions = _behavior_questions(record, likes, comments, replay)
+    if extra_answer is not None:
+        questions.insert(0, f"What would be the title of this {_get(record, 'media_kind', 'video')}?")
+    user = _user_text(record, questions, describe=scenes is not None, with_title=with_title)
+    if not answer:
+        return _chat(user, record, None)
+    body = [part for part in (scenes, extra_answer, behavior_answer(record, likes, comments, replay)) if part]
+    return _chat(user, record, "\n".join(body))
+
+
+# ---- public templates --------------------------------------------------------------------------------------
+
+
+def behavior_messages(record) -> list[dict] | None:
+    """Listing 1: scene-by-scene description, likes %, top-5 comments, replay value per scene."""
+    return _behavior_chat(record, likes=True, comments=True, replay=True)
+
+
+def behavior_prompt_messages(record) -> list[dict] | None:
+    """Listing 1's system + user turns only (what a model is asked at inference)."""
+    return _behavior_chat(record, likes=True, comments=True, replay=True, answer=False)
+
+
+def no_behavior_messages(record) -> list[dict] | None:
+    """Listing 8 (Ad-LLaVA): the same media and description, no behaviour asked or answered."""
+    scenes = scene_descriptions(record)
+    if scenes is None:
+        return None
+    return _chat(_user_text(record, [], describe=True), record, scenes)
+
+
+def likes_messages(record) -> list[dict] | None:
+    """Table 10, BLIFT[Likes/Views]: only the like percentage is asked."""
+    return _behavior_chat(record, likes=True, comments=False, replay=False)
+
+
+def comments_messages(record) -> list[dict] | None:
+    """Table 10, BLIFT[Comments]: only the top comments are asked."""
+    return _behavior_chat(record, likes=False, comments=True, replay=False)
+
+
+def titles_messages(record) -> list[dict] | None:
+    """Table 10, BLIFT[Titles]: the title is withheld from the prompt and asked for."""
+    kind = _get(record, "media_kind", "video")
+    answer = f'The title of the {kind} would be "{" ".join(_get(record, "title", "").split())}".'
+    return _behavior_chat(record, likes=False, comments=False, replay=False, with_title=False, extra_answer=answer)
+
+
+def _m3l_metadata(record, last: str) -> str:
+    created = _get(record, "created_utc")
+    lines = [f"Username is {_get(record, 'channel') or _get(record, 'author') or 'unknown'}.,"]
+    if created is not None:
+        moment = datetime.fromtimestamp(created, tz=timezone.utc)
+        lines.append(f"Release Date is {moment:%Y-%m-%d},")
+        if created % 86400:  # date-only sources (yt-dlp upload_date) have no time of day
+            lines.append(f"Release Time is {moment:%H:%M:%S},")
+    lines.append(last)
+    return "\n\n".join(lines)
+
+
+def content_simulation_messages(record) -> list[dict] | None:
+    """M3L content simulation: predict the post's caption (title) from username, date, time, likes and media."""
+    likes = _get(record, "likes")
+    if likes is None:
+        return None
+    kind = _get(record, "media_kind", "video")
+    user = (
+        "You are content creating wizard. Today I challenge you to predict a caption for an post that was posted "
+        "in the past. I'll provide you with the following information regarding the post:\n\n"
+        "Username, Date of post release, Time of post release and No of likes\n\n"
+        "Review the username and date as there could be some insights relevant for the caption. Identify the "
+        f"material/person/objects in the {kind} and align the caption accordingly. This will help to predict a "
+        f"better caption.\n\nNow given the {kind},\n\n"
+        + _m3l_metadata(record, f"Likes received is {likes}.")
+        + "\n\nPredicted Caption: [MASK]"
+    )
+    return _chat(user, record, f"Predicted Caption: {' '.join(_get(record, 'title', '').split())}", system=None)
+
+
+def behavior_simulation_messages(record) -> list[dict] | None:
+    """M3L behaviour simulation: predict the number of likes from username, date, time, caption and media."""
+    likes = _get(record, "likes")
+    if likes is None:
+        return None
+    kind = _get(record, "media_kind", "video")
+    user = (
+        "You are content creating wizard. Today I challenge you to predict a the number of likes for a post that "
+        "was posted in the past. I'll provide you with the following information regarding the post:\n\n"
+        "Username Date of post release Time of post release Caption\n\n"
+        "Review the username and date as there could be some insights relevant for the number of likes. Identify "
+        f"the material/person/objects in the {kind} and obtain the number of likes. . This will help to predict "
+        f"the number of likes.\n\nNow given the {kind},\n\n"
+        + _m3l_metadata(record, f"Caption is {' '.join(_get(record, 'title', '').split())}.")
+        + "\n\nPredicted Number of likes : [MASK]"
+    )
+    return _chat(user, record, f"Predicted Number of likes : {likes}", system=None)
+
+
+def salicon_object_messages(image: Mapping, ranked_objects: list[str]) -> list[dict]:
+    """Listing 6: objects listed alphabetically ("in no particular order"), answered most salient first."""
+    user = (
+        f"The objects in this image in no particular order are {', '.join(sorted(ranked_objects))}. Give me the "
+        "order of saliency of these objects, start with the most salient object and end with the least salient "
+        "object, each in a separate line. Give me the objects only and nothing else."
+    )
+    return _chat(user, image, "\n".join(ranked_objects), system=SALICON_SYSTEM_PROMPT)
+
+
+def salicon_region_messages(image: Mapping, ranked_regions: list[str]) -> list[dict]:
+    """Listing 7: the nine 3x3 tiles ranked by saliency, most salient first."""
+    names = ", ".join(f'"{name}"' for name in REGION_NAMES)
+    user = (
+        f"Assume the given image is broken into a 3X3 grid the regions or tiles being named {names}. Rank these "
+        "regions or tiles based on their saliency, give me the line separated ranking of all regions in "
+        "decreasing order."
+    )
+    return _chat(user, image, "\n".join(ranked_regions), system=SALICON_SYSTEM_PROMPT)
+
+
+# ---- reading answers back ----------------------------------------------------------------------------------
+
+_LIKED = re.compile(r"liked by (-?\d+(?:\.\d+)?)% of viewers")
+_COMMENT = re.compile(r'^\s*\d+\.\s*"(.*)"\s*$')
+_SCENE_VALUE = re.compile(r"^\s*Scene\s+(\d+)\s*:\s*(-?\d+(?:\.\d+)?)\s*$")
+_SCENE_TEXT = re.compile(r"^\s*Scene\s+\d+\s*:\s*(.*)$")
+
+
+def parse_behavior_answer(text: str) -> dict:
+    """`{"like_percent", "comments", "replay", "scenes"}` from a Listing-1 answer (generated or reference).
+    Missing parts come back as None / empty lists, so a partly malformed generation still scores what it has."""
+    liked = _LIKED.search(text)
+    result = {"like_percent": float(liked.group(1)) if liked else None, "comments": [], "replay": None, "scenes": []}
+    block = None
+    for line in text.splitlines():
+        if line.startswith("The scene-by-scene descriptions are"):
+            block = "scenes"
+        elif "comments could be:" in line or "comments on the" in line and line.rstrip().endswith("could be:"):
+            block = "comments"
+        elif line.startswith("The replay values for each scene"):
+            block, result["replay"] = "replay", []
+        elif block == "comments" and (match := _COMMENT.match(line)):
+            result["comments"].append(match.group(1))
+        elif block == "replay" and (match := _SCENE_VALUE.match(line)):
+            result["replay"].append(float(match.group(2)))
+        elif block == "scenes" and (match := _SCENE_TEXT.match(line)):
+            result["scenes"].append(match.group(1))
+    return result
+
+
+CONFIG_TEMPLATES = {
+    "reddit_images": behavior_messages,
+    "reddit_videos": behavior_messages,
+    "youtube_videos": behavior_messages,
+    "blift": behavior_messages,
+    "blift_no_behavior": no_behavior_messages,
+    "blift_likes": likes_messages,
+    "blift_titles": titles_messages,
+    "blift_comments": comments_messages,
+    "content_simulation": content_simulation_messages,
+    "behavior_simulation": behavior_simulation_messages,
+}
