@@ -326,7 +326,7 @@ def test_missing_video_path_names_the_file(tiny, tmp_path):
 def test_missing_image_path_names_the_file(tiny, tmp_path):
     _, processor = tiny
     missing = tmp_path / "nowhere.png"
-    with pytest.raises(Exception, match="nowhere.png"):
+    with pytest.raises(FileNotFoundError, match="nowhere.png"):
         encode(processor, [user({"type": "image", "path": str(missing)}, text("What?"))])
 
 

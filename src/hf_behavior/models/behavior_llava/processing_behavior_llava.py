@@ -5,6 +5,8 @@
 """
 
 
+import os
+
 from transformers import BatchFeature
 from transformers.processing_utils import ProcessorMixin
 
@@ -127,6 +129,14 @@ class BehaviorLlavaProcessor(ProcessorMixin):
             output.convert_to_tensors(tensor_type=return_tensors)
         return output
 
+    def prepare_inputs_layout(self, images=None, text=None, videos=None, audio=None, **kwargs):
+        """Name a missing local image file instead of letting the loader misread the path as base64."""
+        for image in _flatten(images):
+            if isinstance(image, str) and not image.startswith(("http://", "https://", "data:")):
+                if not os.path.isfile(image):
+                    raise FileNotFoundError(f"image file not found: {image}")
+        return super().prepare_inputs_layout(images=images, text=text, videos=videos, audio=audio, **kwargs)
+
     def instruction_text(self, text: str) -> str:
         """The user turn holding the first media placeholder (or the first user turn), placeholders removed."""
         anchors = [i for i in (text.find(self.image_token), text.find(self.video_token)) if i >= 0]
@@ -143,6 +153,14 @@ class BehaviorLlavaProcessor(ProcessorMixin):
 
     def decode(self, *args, **kwargs):
         return self.tokenizer.decode(*args, **kwargs)
+
+
+def _flatten(items) -> list:
+    if items is None:
+        return []
+    if isinstance(items, (list, tuple)):
+        return [leaf for item in items for leaf in _flatten(item)]
+    return [items]
 
 
 BehaviorLlavaProcessor.register_for_auto_class("AutoProcessor")
