@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", type=Path, help="where results go (default: eval_results/<model name>)")
     parser.add_argument("--overwrite", action="store_true", help="discard earlier predictions for these tasks")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--judge-model", help="chat VLM grading captions for `kind: judge` tasks (Listings 2-4)")
     parser.add_argument("--compare", nargs="+", metavar="RUN", help="results.json files or run folders to compare")
     parser.add_argument("--names", nargs="+", help="column names for --compare (default: each run's model)")
 
@@ -56,6 +57,15 @@ def run_eval(args: argparse.Namespace) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForCausalLM.from_pretrained(args.model).to(device).eval()
     processor = AutoProcessor.from_pretrained(args.model)
+    judge = None
+    judge_tasks = [task for task in tasks if task.kind == "judge"]
+    if judge_tasks:
+        from .judge import load_judge
+
+        judge_path = args.judge_model or judge_tasks[0].judge_model
+        if judge_path is None:
+            raise SystemExit(f"task {judge_tasks[0].name}: pass --judge-model (or set `judge_model` in the task)")
+        judge = load_judge(judge_path, device)
 
     results_file = output_dir / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {"tasks": {}, "runs": {}}
@@ -70,9 +80,11 @@ def run_eval(args: argparse.Namespace) -> int:
         if args.overwrite and (output_dir / task.name).exists():
             shutil.rmtree(output_dir / task.name)
         fingerprint = {"model": args.model, "data": source, "split": split, "limit": args.limit}
+        if task.kind == "judge":
+            fingerprint["judge_model"] = args.judge_model or task.judge_model
         print(f"== {task.name} ({task.kind}) on {source} [{split}], {len(dataset)} records")
         results["tasks"][task.name] = run_task(
-            model, processor, task, dataset, output_dir, data_dir, args.batch_size, fingerprint
+            model, processor, task, dataset, output_dir, data_dir, args.batch_size, fingerprint, judge
         )
         results["runs"][task.name] = fingerprint
         results_file.write_text(json.dumps(results, indent=2))  # after every task: nothing finished is lost

@@ -13,29 +13,22 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
 from tqdm.auto import tqdm
 
 from . import metrics
+from .judge import judge_captions, judge_metrics
 from .parsing import comment_spans, parse_replay
-from .scoring import classify, encode_prompts, span_nlls
+from .scoring import classify, generate_answers, span_nlls
 from .tasks import TaskConfig
 
 logger = logging.getLogger(__name__)
 RECORD_ERRORS = (OSError, ValueError, RuntimeError, KeyError)
 
 
-@torch.no_grad()
-def generate_answers(model, processor, conversations: list[list[dict]], max_new_tokens: int = 256) -> list[str]:
-    """Greedy answers to a batch of chats (left padding, new tokens only)."""
-    processor.tokenizer.padding_side = "left"
-    batch = encode_prompts(processor, conversations).to(model.device)
-    output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False)
-    return processor.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
-
-
-def predict_batch(model, processor, task: TaskConfig, records: list[dict], data_dir: Path | None) -> list[dict]:
-    """One prediction dict per record (what the metric needs, plus the reference)."""
+def predict_batch(
+    model, processor, task: TaskConfig, records: list[dict], data_dir: Path | None, judge=None
+) -> list[dict]:
+    """One prediction dict per record (what the metric needs, plus the reference); `judge` = (model, processor)."""
     conversations = [task.conversation(record, data_dir) for record in records]
     if task.kind == "zero_shot":
         predictions = classify(model, processor, conversations, task.labels)
@@ -50,6 +43,10 @@ def predict_batch(model, processor, task: TaskConfig, records: list[dict], data_
     answers = generate_answers(model, processor, conversations, task.max_new_tokens)
     if task.kind == "likes_r2":
         return [{"answer": a, "reference": float(r[task.target_column])} for a, r in zip(answers, records)]
+    if task.kind == "judge":
+        media = [task.media_block(record, data_dir) for record in records]
+        judged = judge_captions(*judge, media, answers, task.judge_criteria)
+        return [{"answer": answer, **row} for answer, row in zip(answers, judged)]
     if task.kind == "replay":
         references = [_replay_reference(task, record) for record in records]
         return [{"answer": a, "reference": ref} for a, ref in zip(answers, references)]
@@ -67,6 +64,8 @@ def task_metrics(task: TaskConfig, predictions: list[dict]) -> dict:
         result = metrics.perplexity([p["nlls"] for p in done])
     elif task.kind == "likes_r2":
         result = metrics.likes_r2([p["answer"] for p in done], [p["reference"] for p in done])
+    elif task.kind == "judge":
+        result = judge_metrics(done, task.judge_criteria)
     elif task.kind == "replay":
         result = metrics.replay_metrics([parse_replay(p["answer"]) for p in done], [p["reference"] for p in done])
     else:
@@ -83,6 +82,7 @@ def run_task(
     data_dir: Path | None = None,
     batch_size: int = 8,
     fingerprint: dict | None = None,
+    judge=None,
 ) -> dict:
     """Predict every record not yet in `predictions.jsonl`, then score them all; returns the metrics."""
     task_dir = output_dir / task.name
@@ -104,7 +104,8 @@ def run_task(
     with predictions_file.open("a") as sink:
         for start in tqdm(range(0, len(todo), batch_size), desc=task.name, unit="batch", disable=not todo):
             indices = todo[start : start + batch_size]
-            for index, prediction in zip(indices, _predict_or_isolate(model, processor, task, dataset, indices, data_dir)):
+            predictions = _predict_or_isolate(model, processor, task, dataset, indices, data_dir, judge)
+            for index, prediction in zip(indices, predictions):
                 done[index] = {"index": index, **prediction}
                 sink.write(json.dumps(done[index]) + "\n")
             sink.flush()
@@ -116,18 +117,18 @@ def run_task(
     return result
 
 
-def _predict_or_isolate(model, processor, task, dataset, indices: list[int], data_dir) -> list[dict]:
+def _predict_or_isolate(model, processor, task, dataset, indices: list[int], data_dir, judge) -> list[dict]:
     """Predict a batch; if it fails, retry record by record so the error names the bad record and the rest survive."""
     records = [dataset[index] for index in indices]
     if len(records) > 1:
         try:
-            return predict_batch(model, processor, task, records, data_dir)
+            return predict_batch(model, processor, task, records, data_dir, judge)
         except RECORD_ERRORS:
             pass
     predictions = []
     for index, record in zip(indices, records):
         try:
-            predictions += predict_batch(model, processor, task, [record], data_dir)
+            predictions += predict_batch(model, processor, task, [record], data_dir, judge)
         except RECORD_ERRORS as error:
             logger.warning("task %s: skipping record %d: %s: %s", task.name, index, type(error).__name__, error)
             predictions.append({"error": f"{type(error).__name__}: {error}"})

@@ -27,6 +27,18 @@ def encode_prompts(processor, conversations: Sequence[list[dict]]):
 
 
 @torch.no_grad()
+def generate_answers(
+    model, processor, conversations: Sequence[list[dict]], max_new_tokens: int = 256, **generate_kwargs
+) -> list[str]:
+    """Greedy (unless `generate_kwargs` say otherwise) answers to a batch of chats: left padding, new tokens only."""
+    processor.tokenizer.padding_side = "left"
+    batch = encode_prompts(processor, conversations).to(model.device)
+    generate_kwargs = {"do_sample": False, "pad_token_id": processor.tokenizer.pad_token_id, **generate_kwargs}
+    output = model.generate(**batch, max_new_tokens=max_new_tokens, **generate_kwargs)
+    return processor.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+@torch.no_grad()
 def continuation_logprobs(
     model, processor, conversations: Sequence[list[dict]], continuations: Sequence[Sequence[Segment]]
 ) -> list[torch.Tensor]:

@@ -3,7 +3,7 @@
 A task file (see the shipped ones in `tasks/`)::
 
     name: image-emotion-8
-    kind: zero_shot            # zero_shot | perplexity | likes_r2 | replay | generation
+    kind: zero_shot            # zero_shot | perplexity | likes_r2 | replay | generation | judge
     media_column: image        # a path (relative to the data folder), a PIL image or frames; optional
     media_type: image          # image | video
     prompt: "Which emotion ...? Answer with one of: {{ labels | join(', ') }}."   # Jinja over the record
@@ -12,7 +12,8 @@ A task file (see the shipped ones in `tasks/`)::
 
 Behaviour tasks use `prompt: listing1` (the Listing-1 question, with `title_column` / `channel_column` /
 `asr_column`) or `messages_column` (the record's own chat, the reference answer being its last assistant turn).
-A user adds a task by writing such a file and passing its path to `--task`.
+`kind: judge` generates a caption and has a judge chat model (`judge_model`, or `--judge-model`) grade it with
+the paper's Listings 2-4. A user adds a task by writing such a file and passing its path to `--task`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from jinja2 import StrictUndefined, Template
 from .prompts import behavior_messages
 
 TASKS_DIR = Path(__file__).parent / "tasks"
-KINDS = ("zero_shot", "perplexity", "likes_r2", "replay", "generation")
+KINDS = ("zero_shot", "perplexity", "likes_r2", "replay", "generation", "judge")
 
 
 @dataclass
@@ -48,6 +49,8 @@ class TaskConfig:
     asr_column: str | None = None
     brand: bool = False
     max_new_tokens: int = 256
+    judge_model: str | None = None
+    judge_criteria: list[str] = field(default_factory=lambda: ["correctness", "detail", "quality"])
     data: str | None = None
     split: str | None = None
     description: str = ""
