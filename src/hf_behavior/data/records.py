@@ -13,8 +13,31 @@ from datetime import datetime, timezone
 SOURCES = ("reddit_images", "reddit_videos", "youtube_videos", "generic")
 
 
-class MissingField(ValueError):
-    """A raw item lacks a field the record needs; the message names the field."""
+class Dropped(Exception):
+    """A raw item that does not become a record: `stage` and reason (the message) go to the funnel report."""
+
+    stage = "post filters"
+    error = False  # bad input (counts towards --max-error-rate) rather than a filter decision
+
+    def __init__(self, reason: str, detail: str | None = None, stage: str | None = None, error: bool | None = None):
+        super().__init__(reason)
+        self.detail = detail  # item-specific part, shown with the file:line examples, not in the reason counts
+        self.stage = stage or self.stage
+        self.error = self.error if error is None else error
+
+
+class MissingField(Dropped):
+    """A raw item lacks a field the record needs (or has it with the wrong type); the message names it."""
+
+    stage = "read"
+    error = True
+
+
+class MissingMedia(Dropped):
+    """The media file the record points to was not found."""
+
+    stage = "media"
+    error = True
 
 
 @dataclass

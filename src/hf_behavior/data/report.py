@@ -19,10 +19,12 @@ STAGES = (
     "post filters",
     "media",
     "duplicate media",
-    "comment filters",
-    "comment dedup",
-    "post comments",
     "verbalization",
+    "comment filters",
+    "post dropped",
+    "comment dedup",
+    "top-k",
+    "post comments",
 )
 MAX_EXAMPLES = 5
 

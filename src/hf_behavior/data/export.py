@@ -1,0 +1,211 @@
+"""`hf-behavior build-blift`: raw Reddit / YouTube / generic dumps -> filtered records -> BLIFT configs as parquet
++ a dataset card, so that `load_dataset("<out>", "<config>")` works offline; `--push-to-hub` uploads the folder.
+
+    hf-behavior build-blift -o blift/ \\
+        --reddit-submissions RS_2021-06.zst --reddit-comments RC_2021-06.zst --reddit-media media/reddit \\
+        --youtube downloads/youtube --sidecar-dir sidecars/ --num-proc 2
+
+A re-run with the same output folder resumes: ingest continues from its last checkpoint, finished filter shards
+and finished configs are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from .filters import load_filter_configs
+from .pipeline import Inputs, finalize, ingest, ingest_funnel, record_shards
+from .report import Funnel
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+BUILDERS = {"blift": REPO_ROOT / "dataset_builder" / "blift.py", "salicon": REPO_ROOT / "dataset_builder" / "salicon.py"}
+CARD_TEMPLATE = REPO_ROOT / "model_cards" / "blift_dataset.md"
+BLIFT_CONFIGS = (
+    "reddit_images", "reddit_videos", "youtube_videos", "blift", "blift_no_behavior", "blift_likes",
+    "blift_titles", "blift_comments", "content_simulation", "behavior_simulation",
+)  # fmt: skip
+SALICON_CONFIGS = ("salicon_object", "salicon_region")
+WORK = ".work"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", required=True, help="output folder (parquet per config + README.md)")
+    src = parser.add_argument_group("inputs")
+    src.add_argument("--reddit-submissions", nargs="+", default=[], help="Pushshift submissions NDJSON (.zst ok)")
+    src.add_argument("--reddit-comments", nargs="+", default=[], help="Pushshift comments NDJSON (.zst ok)")
+    src.add_argument("--reddit-media", nargs="+", default=[], help="folders of downloaded <post id>/<youtube id> media")
+    src.add_argument("--youtube", nargs="+", default=[], help="yt-dlp .info.json files or folders (media beside)")
+    src.add_argument("--generic", nargs="+", default=[], help="generic JSONL files (docs/generic_jsonl.md)")
+    src.add_argument("--sidecar-dir", help="verbalization sidecars <media_id>.json (hf-behavior verbalize)")
+    src.add_argument("--brand-channels", help="text file, one channel name per line: 'advertisement' wording")
+    src.add_argument("--salicon-fixations", help="SALICON fixations JSON (salicon_* configs)")
+    src.add_argument("--coco-instances", help="COCO instances JSON for the SALICON images (salicon_object)")
+    src.add_argument("--salicon-images", default=".", help="folder of the SALICON/COCO images")
+    flt = parser.add_argument_group("filters")
+    flt.add_argument("--filter-config", help="YAML: {reddit|youtube|generic: {field: value}} over the paper defaults")
+    flt.add_argument("--filter", action="append", default=[], metavar="FAMILY.FIELD=VALUE", help="one override")
+    flt.add_argument("--allow-url-media", action="store_true", help="keep posts whose media file is missing (URL)")
+    run_ = parser.add_argument_group("run")
+    run_.add_argument("--configs", nargs="+", choices=BLIFT_CONFIGS + SALICON_CONFIGS, help="default: all with inputs")
+    run_.add_argument("--num-proc", type=int, default=1, help="processes for filtering shards and writing parquet")
+    run_.add_argument("--max-error-rate", type=float, default=0.05, help="fail when more input items are bad input")
+    run_.add_argument("--overwrite", action="store_true", help="discard a previous (partial) build in --output")
+    run_.add_argument("--license", default="other", help="license id for the card (content belongs to its authors)")
+    hub = parser.add_argument_group("hub")
+    hub.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the folder as a dataset repo")
+    hub.add_argument("--private", action="store_true")
+    hub.add_argument("--token", help="Hub token (default: the logged-in one)")
+
+
+def _load_builder(name: str):
+    path = BUILDERS[name]
+    if not path.is_file():
+        raise FileNotFoundError(f"builder script {path} not found (run from a source checkout of hf-behavior)")
+    spec = importlib.util.spec_from_file_location(f"hf_behavior_builder_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # datasets re-imports the builder's module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_config(builder_cls, config: str, out: Path, work: Path, num_proc: int, shards: int, **config_kwargs) -> int:
+    """Run one builder config into `out/<config>/train-*.parquet`; returns its row count (0: folder removed)."""
+    marker = work / "done" / f"{config}.json"
+    if marker.is_file():
+        return json.loads(marker.read_text())["rows"]
+    build_dir = work / "builds" / config
+    shutil.rmtree(build_dir, ignore_errors=True)
+    builder = builder_cls(config_name=config, cache_dir=str(work / "cache"), **config_kwargs)
+    workers = min(num_proc, shards) if num_proc > 1 and shards > 1 else None
+    builder.download_and_prepare(
+        output_dir=str(build_dir), file_format="parquet", num_proc=workers, download_mode="force_redownload"
+    )
+    rows = builder.info.splits["train"].num_examples if builder.info.splits else 0
+    target = out / config
+    shutil.rmtree(target, ignore_errors=True)
+    if rows:
+        target.mkdir(parents=True)
+        files = sorted(build_dir.glob("*.parquet"))
+        for i, path in enumerate(files):
+            shutil.move(path, target / f"train-{i:05d}-of-{len(files):05d}.parquet")
+    shutil.rmtree(build_dir, ignore_errors=True)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"rows": rows}))
+    return rows
+
+
+def write_card(out: Path, rows: dict[str, int], funnel: Funnel | None, license_id: str, descriptions: dict) -> None:
+    """README.md: `configs:` YAML (what `load_dataset` reads), row counts, the funnel, licence and ethics."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    built = [name for name, n in rows.items() if n]
+    card_data = DatasetCardData(
+        language="en",
+        license=license_id,
+        pretty_name="BLIFT (Behavior-LLaVA instruction fine-tuning)",
+        task_categories=["image-text-to-text", "video-text-to-text"],
+        tags=["behavior", "receiver-behavior", "likes", "comments", "replay-graph", "hf-behavior"],
+        configs=[{"config_name": n, "data_files": [{"split": "train", "path": f"{n}/train-*.parquet"}]} for n in built],
+    )
+    table = "\n".join(f"| `{n}` | {rows[n]:,} | {descriptions.get(n, '')} |" for n in rows)
+    card = DatasetCard.from_template(
+        card_data,
+        template_path=str(CARD_TEMPLATE),
+        config_table="| config | rows | content |\n|---|---:|---|\n" + table,
+        funnel_table=funnel.table() if funnel else "(no raw dumps in this build)",
+        funnel_plot="funnel.png" if funnel else None,
+        first_config=built[0] if built else "blift",
+    )
+    card.save(out / "README.md")
+
+
+def push_to_hub(out: Path, repo_id: str, private: bool = False, token: str | None = None) -> str:
+    """Create the dataset repo if needed and upload the folder (work files left out); returns the commit URL."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    commit = api.upload_folder(
+        repo_id=repo_id, repo_type="dataset", folder_path=str(out), ignore_patterns=[f"{WORK}/**"],
+        commit_message="Upload BLIFT built with hf-behavior build-blift",
+    )  # fmt: skip
+    return commit.commit_url
+
+
+def _settings(args, inputs: Inputs, filter_configs) -> dict:
+    return {"inputs": asdict(inputs), "filters": {k: asdict(v) for k, v in filter_configs.items()},
+            "salicon": [args.salicon_fixations, args.coco_instances, args.salicon_images]}  # fmt: skip
+
+
+def run(args) -> int:
+    out = Path(args.output)
+    work = out / WORK
+    if args.overwrite and out.exists():
+        shutil.rmtree(out)
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        filter_configs = load_filter_configs(args.filter_config, args.filter)
+    except ValueError as err:
+        print(f"build-blift: {err}", file=sys.stderr)
+        return 2
+    if args.allow_url_media:
+        for cfg in filter_configs.values():
+            cfg.require_media = False
+    brands = Path(args.brand_channels).read_text().splitlines() if args.brand_channels else []
+    inputs = Inputs(
+        reddit_submissions=args.reddit_submissions, reddit_comments=args.reddit_comments, reddit_media=args.reddit_media,
+        youtube=args.youtube, generic=args.generic, sidecar_dir=args.sidecar_dir,
+        brand_channels=[b.strip() for b in brands if b.strip()],
+    )  # fmt: skip
+    settings_file, settings = work / "settings.json", _settings(args, inputs, filter_configs)
+    if settings_file.is_file() and json.loads(settings_file.read_text()) != settings:
+        print(f"build-blift: {out} holds a build with other inputs or filters; use --overwrite or another --output",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    settings_file.write_text(json.dumps(settings, indent=1))
+
+    has_raw = bool(inputs.reddit_submissions or inputs.youtube or inputs.generic)
+    configs = args.configs or ((BLIFT_CONFIGS if has_raw else ()) + (SALICON_CONFIGS if args.salicon_fixations else ()))
+    funnel = None
+    if has_raw:
+        ingest(inputs, filter_configs, work)
+        funnel = ingest_funnel(work).merge(finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc))
+        funnel.save(out)
+        print(funnel.summary())
+        rate = funnel.error_rate()
+        if rate > args.max_error_rate:
+            worst = sorted(funnel.examples.items(), key=lambda kv: -len(kv[1]))[:5]
+            print(f"build-blift: {rate:.1%} of the input items are bad input (unreadable lines, missing fields or "
+                  f"media, failed verbalization), above --max-error-rate {args.max_error_rate:.1%}. See "
+                  f"{out / 'funnel.md'}; examples:", file=sys.stderr)  # fmt: skip
+            for reason, where in worst:
+                print(f"  {reason}: {'; '.join(where[:3])}", file=sys.stderr)
+            return 1
+
+    rows: dict[str, int] = {}
+    descriptions: dict[str, str] = {}
+    shards = record_shards(work)
+    for config in configs:
+        if config in SALICON_CONFIGS:
+            if not args.salicon_fixations:
+                print(f"build-blift: {config} needs --salicon-fixations", file=sys.stderr)
+                return 2
+            module = _load_builder("salicon")
+            kwargs = {"fixations": args.salicon_fixations, "instances": args.coco_instances, "image_dir": args.salicon_images}
+            rows[config] = build_config(module.Salicon, config, out, work, 1, 1, **kwargs)
+        else:
+            module = _load_builder("blift")
+            rows[config] = build_config(module.Blift, config, out, work, args.num_proc, len(shards), record_files=shards)
+        descriptions[config] = module.DESCRIPTIONS[config]
+        print(f"{config}: {rows[config]:,} rows")
+    write_card(out, rows, funnel, args.license, descriptions)
+    print(f"wrote {out}/ — load with datasets.load_dataset({str(out)!r}, '<config>')")
+    if args.push_to_hub:
+        print(f"pushed: {push_to_hub(out, args.push_to_hub, args.private, args.token)}")
+    return 0

@@ -1,0 +1,91 @@
+"""Generic JSONL: any platform's own analytics as one JSON object per line (plain or `.zst`).
+
+Schema (documented for users in `docs/generic_jsonl.md`):
+
+| field | type | required | meaning |
+|---|---|---|---|
+| `id` | str | yes | post id, unique within `platform` |
+| `platform` | str | yes | e.g. "instagram", "tiktok"; "reddit"/"youtube" get those platforms' filter defaults |
+| `kind` | "image" \\| "video" | yes | media type |
+| `title` | str | yes | title or caption of the post |
+| `media_path` / `media_url` | str | one of them | local media file (relative to the JSONL file's folder or absolute) / URL |
+| `media_id` | str | no | sidecar name; default: media file stem, else `id` |
+| `author` | str | no | account / channel name shown in the prompt |
+| `brand` | bool | no | brand account: "advertisement ... for the brand" wording |
+| `created` | ISO-8601 str or unix seconds | no | publication time |
+| `views`, `likes` | int | no | counts; `likes / views` gives the like percentage |
+| `like_percent` | float | no | percentage of viewers who liked, when views are not known (0-100) |
+| `duration` | float | no | seconds (videos) |
+| `language` | str | no | e.g. "en" |
+| `categories` | list[str] | no | platform categories (filtered like YouTube's) |
+| `nsfw` | bool | no | platform's adult-content flag |
+| `asr` | str | no | transcript of the audio |
+| `replay` | list of {"start", "end", "value"} | no | replay / retention graph |
+| `comments` | list of {"text": str, "likes": int, "author": str} | no | comments (top ones are kept) |
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .records import MissingField, MissingMedia, Record, require, to_unix
+
+
+def _media_path(item: dict, base: Path) -> str | None:
+    value = item.get("media_path")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MissingField(f"field 'media_path' has type {type(value).__name__}")
+    path = Path(value) if Path(value).is_absolute() else base / value
+    return str(path.resolve()) if path.is_file() else None
+
+
+def item_to_record(item: dict, origin: str, base: Path, require_media: bool = True) -> Record:
+    post_id = str(require(item, "id", (str, int)))
+    platform = require(item, "platform", str).lower()
+    kind = require(item, "kind", str)
+    if kind not in ("image", "video"):
+        raise MissingField(f"field 'kind' is {kind!r}, expected 'image' or 'video'")
+    if item.get("media_path") is None and item.get("media_url") is None:
+        raise MissingField("missing field 'media_path' or 'media_url'")
+    media_path = _media_path(item, base)
+    if media_path is None and (require_media or item.get("media_url") is None):
+        raise MissingMedia("media file not found", detail=str(item.get("media_path")))
+    views, likes = item.get("views"), item.get("likes")
+    if item.get("like_percent") is not None:
+        like_ratio = float(item["like_percent"]) / 100.0
+    else:
+        like_ratio = likes / views if likes is not None and views else None
+    comments = []
+    for comment in item.get("comments") or []:
+        if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
+            raise MissingField("comment without a 'text' string")
+        comments.append({"text": comment["text"], "score": int(comment.get("likes") or 0), "author": comment.get("author")})
+    default_id = Path(media_path).name.split(".", 1)[0] if media_path else post_id
+    return Record(
+        key=f"{platform}:{post_id}",
+        source="generic",
+        platform=platform,
+        post_id=post_id,
+        media_id=str(item.get("media_id") or default_id),
+        media_kind=kind,
+        title=require(item, "title", str),
+        origin=origin,
+        channel=item.get("author"),
+        author=item.get("author"),
+        created_utc=to_unix(item.get("created")),
+        brand=bool(item.get("brand")),
+        media_path=media_path,
+        media_url=item.get("media_url"),
+        duration=item.get("duration"),
+        views=views,
+        likes=likes,
+        like_ratio=like_ratio,
+        language=item.get("language"),
+        categories=list(item.get("categories") or []),
+        nsfw=bool(item.get("nsfw")),
+        asr=item.get("asr"),
+        heatmap=item.get("replay"),
+        comments=comments,
+    )

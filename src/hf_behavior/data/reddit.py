@@ -1,0 +1,78 @@
+"""Reddit (Pushshift-style NDJSON dumps): submissions of r/pics (Reddit-hosted images) and r/videos (YouTube
+links) become records; comments are matched to them by `link_id` later, in the staging database."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+from .records import Dropped, MissingField, MissingMedia, Record, require, to_unix
+
+REDDIT_IMAGE_HOSTS = frozenset({"i.redd.it", "i.reddituploads.com", "preview.redd.it"})
+YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"})
+_YOUTUBE_ID = re.compile(r"(?:[?&]v=|youtu\.be/|/embed/|/shorts/|/v/|/live/)([A-Za-z0-9_-]{11})")
+
+
+def youtube_id(url: str) -> str | None:
+    host = (urlparse(url).hostname or "").lower()
+    if host not in YOUTUBE_HOSTS:
+        return None
+    match = _YOUTUBE_ID.search(url)
+    return match.group(1) if match else None
+
+
+def estimated_upvotes(score: int, upvote_ratio: float) -> int:
+    """Upvotes from Reddit's score (ups - downs) and upvote ratio (ups / (ups + downs))."""
+    if upvote_ratio <= 0.5:
+        return max(score, 0)
+    return max(round(score * upvote_ratio / (2 * upvote_ratio - 1)), 0)
+
+
+def submission_to_record(post: dict, origin: str, media=None, require_media: bool = True) -> Record:
+    """One submission as a record; `Dropped` (or its `MissingField` / `MissingMedia`) when it cannot be one."""
+    post_id = require(post, "id", str)
+    subreddit = require(post, "subreddit", str)
+    url = require(post, "url", str)
+    host = (urlparse(url).hostname or "").lower()
+    if host in REDDIT_IMAGE_HOSTS:
+        source, kind, media_id = "reddit_images", "image", post_id
+    elif (video_id := youtube_id(url)) is not None:
+        source, kind, media_id = "reddit_videos", "video", video_id
+    else:
+        raise Dropped("media not a Reddit-hosted image or a YouTube video", detail=host or "no host")
+    score = require(post, "score", int)
+    upvote_ratio = require(post, "upvote_ratio", (int, float))
+    media_path = media.find(media_id) if media is not None else None
+    if media_path is None and require_media:
+        raise MissingMedia("media file not found", detail=media_id)
+    removed = post.get("removed_by_category") or (post.get("selftext") in ("[removed]", "[deleted]"))
+    return Record(
+        key=f"reddit:{post_id}",
+        source=source,
+        platform="reddit",
+        post_id=post_id,
+        media_id=media_id,
+        media_kind=kind,
+        title=require(post, "title", str),
+        origin=origin,
+        subreddit=subreddit,
+        author="[removed]" if removed else post.get("author"),
+        created_utc=to_unix(require(post, "created_utc", (int, float, str))),
+        media_path=media_path,
+        media_url=url,
+        likes=estimated_upvotes(score, float(upvote_ratio)),
+        like_ratio=float(upvote_ratio),
+        score=score,
+        nsfw=bool(post.get("over_18")),
+    )
+
+
+def comment_to_row(comment: dict) -> tuple[str, dict]:
+    """(`post key`, comment) for one comment line; `MissingField` when it has no link_id/body."""
+    link_id = require(comment, "link_id", str)
+    if not link_id.startswith("t3_"):
+        raise MissingField(f"link_id {link_id!r} is not a submission id (t3_...)")
+    score = comment.get("score", 0)
+    if not isinstance(score, int) or isinstance(score, bool):
+        raise MissingField(f"field 'score' has type {type(score).__name__}")
+    return f"reddit:{link_id[3:]}", {"text": require(comment, "body", str), "score": score, "author": comment.get("author")}

@@ -1,0 +1,112 @@
+"""YouTube: yt-dlp `.info.json` files (with `--write-comments`, and the media and subtitles beside them)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .media import VIDEO_EXTENSIONS
+from .records import MissingField, MissingMedia, Record, require, to_unix
+
+_VTT_TAG = re.compile(r"<[^>]+>")
+
+
+def subtitle_text(text: str) -> str:
+    """Plain transcript from WebVTT/SRT text: cue timings, ids and tags removed, rolled-over repeats merged."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        line = _VTT_TAG.sub("", line).strip()
+        if not line or "-->" in line or line.isdigit() or line.startswith(("WEBVTT", "Kind:", "Language:", "NOTE")):
+            continue
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return " ".join(lines)
+
+
+def find_subtitles(info_path: Path, video_id: str, languages=("en",)) -> str | None:
+    """Transcript of `<id>.<lang>*.vtt|srt` beside the info file (yt-dlp `--write-subs/--write-auto-subs`)."""
+    for lang in languages:
+        for ext in ("vtt", "srt"):
+            for path in sorted(info_path.parent.glob(f"{video_id}.{lang}*.{ext}")):
+                text = subtitle_text(path.read_text(encoding="utf-8", errors="replace"))
+                if text:
+                    return text
+    return None
+
+
+def read_info(path: Path) -> dict:
+    """The info JSON object, or `MissingField` naming what is wrong (bytes, JSON syntax with its line)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise MissingField("not UTF-8", detail=f"{err.reason} at byte {err.start}") from None
+    try:
+        info = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise MissingField("malformed JSON", detail=f"line {err.lineno} column {err.colno}: {err.msg}") from None
+    if not isinstance(info, dict):
+        raise MissingField(f"not a JSON object ({type(info).__name__})")
+    return info
+
+
+def find_media(info_path: Path, video_id: str) -> str | None:
+    for path in sorted(info_path.parent.glob(f"{video_id}.*")):
+        if path.suffix.lower() in VIDEO_EXTENSIONS:
+            return str(path.resolve())
+    return None
+
+
+def info_to_record(info: dict, info_path: Path, brand_channels=frozenset(), require_media: bool = True) -> Record:
+    video_id = require(info, "id", str)
+    views = require(info, "view_count", int)
+    likes = info.get("like_count")
+    media_path = find_media(info_path, video_id)
+    if media_path is None and require_media:
+        raise MissingMedia("media file not found", detail=f"no {video_id}.<ext> beside {info_path.name}")
+    channel = info.get("channel") or info.get("uploader")
+    comments = [
+        {"text": c["text"], "score": int(c.get("like_count") or 0), "author": c.get("author")}
+        for c in info.get("comments") or []
+        if isinstance(c, dict) and isinstance(c.get("text"), str) and c.get("parent", "root") == "root"
+    ]
+    heatmap = [
+        {"start": float(h["start_time"]), "end": float(h["end_time"]), "value": float(h["value"])}
+        for h in info.get("heatmap") or []
+        if isinstance(h, dict) and {"start_time", "end_time", "value"} <= h.keys()
+    ]
+    language = info.get("language")
+    return Record(
+        key=f"youtube:{video_id}",
+        source="youtube_videos",
+        platform="youtube",
+        post_id=video_id,
+        media_id=video_id,
+        media_kind="video",
+        title=require(info, "title", str),
+        origin=str(info_path),
+        channel=channel,
+        author=info.get("uploader_id"),
+        created_utc=to_unix(info.get("timestamp") or info.get("upload_date")),
+        brand=channel in brand_channels,
+        media_path=media_path,
+        media_url=info.get("webpage_url") or f"https://www.youtube.com/watch?v={video_id}",
+        duration=info.get("duration"),
+        views=views,
+        likes=likes,
+        like_ratio=likes / views if likes is not None and views > 0 else None,
+        language=language,
+        categories=[c for c in info.get("categories") or [] if isinstance(c, str)],
+        nsfw=info.get("age_limit", 0) >= 18,
+        asr=find_subtitles(info_path, video_id, (language or "en",)),
+        heatmap=heatmap or None,
+        comments=comments,
+    )
+
+
+def info_files(paths: list[str | Path]) -> list[Path]:
+    """`*.info.json` files given directly or found (recursively) in the given folders, sorted."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        found += sorted(path.rglob("*.info.json")) if path.is_dir() else [path]
+    return found

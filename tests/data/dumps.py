@@ -1,0 +1,203 @@
+"""Small, realistic raw dumps for the BLIFT tests: Pushshift NDJSON (.zst), yt-dlp info.json folders with media,
+a generic JSONL file and verbalization sidecars. Each item is built to hit one filter or one kind of bad input,
+so the expected funnel is known."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from hf_behavior.data.reader import open_text
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"
+T2019 = 1_560_000_000  # 2019-06-08
+T2017 = 1_497_000_000  # 2017-06-09
+
+
+def image(path: Path, seed: int) -> None:
+    pixels = np.random.default_rng(seed).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+
+
+def submission(post_id: str, subreddit: str = "pics", url: str | None = None, **extra) -> dict:
+    post = {
+        "id": post_id, "subreddit": subreddit, "title": f"Sunset over the harbour {post_id}", "author": "photo_fan",
+        "created_utc": T2019, "score": 1000, "upvote_ratio": 0.9, "over_18": False, "num_comments": 5,
+        "url": url or f"https://i.redd.it/{post_id}.jpg", "domain": "i.redd.it",
+    }  # fmt: skip
+    post.update(extra)
+    return {k: v for k, v in post.items() if v is not None}
+
+
+def comment(link: str, body: str, score: int, author: str = "someone") -> dict:
+    return {"id": f"c{abs(hash((link, body))) % 10**8}", "link_id": f"t3_{link}", "body": body, "score": score, "author": author}
+
+
+GOOD_COMMENTS = [
+    ("The colours in this shot are absolutely stunning", 500),
+    ("I visited this harbour last summer with my family", 300),
+    ("What camera did you use for this picture?", 200),
+]
+
+REDDIT_POSTS = [  # (post, expected fate)
+    (submission("p1"), "kept"),
+    (submission("p2", "videos", "https://www.youtube.com/watch?v=vidRedd0001"), "kept"),
+    (submission("p3", created_utc=T2017), "posted before 2018-01-01"),
+    (submission("p4", over_18=True), "nsfw flag"),
+    (submission("p5", url="https://imgur.com/abc.jpg"), "media not a Reddit-hosted image or a YouTube video"),
+    (submission("p6", author="AutoModerator"), "bot author"),
+    (submission("p7", upvote_ratio=None), "missing field 'upvote_ratio'"),
+    (submission("p8"), "media file not found"),
+    (submission("p9"), "duplicate media"),
+    (submission("p10"), "fewer than 2 comments"),
+]
+
+
+def write_reddit(root: Path) -> dict[str, Path]:
+    media = root / "reddit_media"
+    media.mkdir(parents=True)
+    for post_id in ("p1", "p3", "p4", "p6", "p7", "p10"):
+        image(media / f"{post_id}.png", seed=int(post_id[1:]))
+    image(media / "p9.png", seed=1)  # same bytes as p1: duplicate media
+    (media / "vidRedd0001.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 fake video for reddit")
+    submissions = root / "RS_2019-06.zst"
+    with open_text(submissions) as out:
+        for post, _ in REDDIT_POSTS[:5]:
+            out.write(json.dumps(post) + "\n")
+        out.write('{"id": "broken", "title": \n')  # malformed JSON: line 6
+        for post, _ in REDDIT_POSTS[5:]:
+            out.write(json.dumps(post) + "\n")
+    # a non-UTF-8 line (line 12) goes into a plain file appended as a second submissions dump
+    latin = root / "RS_extra.ndjson"
+    latin.write_bytes(json.dumps(submission("p11")).encode()[:-2] + b', "title": "caf\xe9"}\n')
+    comments = root / "RC_2019-06.ndjson"
+    rows = [comment("p1", text, score) for text, score in GOOD_COMMENTS]
+    rows += [
+        comment("p1", "The colours in this shot are absolutely stunning!!", 450),  # TF-IDF duplicate of the best
+        comment("p1", "so good", 900),  # 2 words
+        comment("p1", "[deleted]", 50, author="[deleted]"),
+        comment("p1", "Thanks for posting, I am a bot", 10, author="helper_bot"),
+        comment("p2", "This video made my whole day so much better", 40),
+        comment("p2", "The ending of this clip is hilarious", 30),
+        comment("p10", "Only one real comment on this one", 5),
+        comment("p3", "An old post that was filtered out", 5),
+    ]
+    comments.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"link_id": "t3_p1"}\n')  # last: no body
+    return {"submissions": [submissions, latin], "comments": [comments], "media": media}
+
+
+KNOWN_VIDEO_ID = "BKPQkjRF4yY"
+
+
+def info(video_id: str, **extra) -> dict:
+    data = {
+        "id": video_id, "title": "Gatorade | Make Your Own Footsteps with Suni Lee", "channel": "Gatorade",
+        "uploader_id": "@Gatorade", "upload_date": "20230615", "duration": 31.2, "view_count": 120000,
+        "like_count": 1800, "categories": ["People & Blogs"], "language": "en",
+        "webpage_url": f"https://www.youtube.com/watch?v={video_id}",
+        "heatmap": [
+            {"start_time": 0.0, "end_time": 10.0, "value": 1.0},
+            {"start_time": 10.0, "end_time": 20.0, "value": 0.5},
+            {"start_time": 20.0, "end_time": 31.2, "value": 0.25},
+        ],
+        "comments": [
+            {"id": "y1", "text": "Suni Lee is such an inspiration to young gymnasts", "like_count": 900, "author": "@a", "parent": "root"},
+            {"id": "y2", "text": "This ad gave me chills from start to finish", "like_count": 700, "author": "@b", "parent": "root"},
+            {"id": "y3", "text": "Love how they filmed the backyard training scenes", "like_count": 500, "author": "@c", "parent": "root"},
+            {"id": "y4", "text": "Great ad", "like_count": 10000, "author": "@d", "parent": "root"},
+            {"id": "y5", "text": "I agree, totally", "like_count": 50, "author": "@e", "parent": "y1"},
+            {"id": "y6", "text": "Gatorade always makes the best sports commercials ever", "like_count": 300, "author": "@f", "parent": "root"},
+        ],
+    }  # fmt: skip
+    data.update(extra)
+    return data
+
+
+YOUTUBE_VIDEOS = [
+    (info(KNOWN_VIDEO_ID), "kept"),
+    (info("yt_views_10k", view_count=10_000), "views <= 10,000"),
+    (info("yt_views_10k1", view_count=10_001), "kept"),
+    (info("yt_music_01", categories=["Music"]), "excluded category 'Music'"),
+    (info("yt_german_01", language="de"), "language 'de' not in ['en']"),
+    (info("yt_failed_01"), "verbalization failed"),
+]
+
+SCENES = [
+    {"index": 0, "start": 0.0, "end": 10.0, "keyframes": [1.5], "caption": "A woman looking off into the distance",
+     "keywords": ["cosmetic", "eyebrow", "face"], "foreground_colors": ["black", "mud green", "gray"],
+     "background_colors": ["dark brown", "black"], "tone": "neutral", "asr": None, "replay": None},
+    {"index": 1, "start": 10.0, "end": 31.2, "keyframes": [14.0], "caption": "a woman balancing on a skateboard in a yard",
+     "keywords": ["athletic", "balance", "yard"], "foreground_colors": ["black", "olive"],
+     "background_colors": ["gray"], "tone": "warm", "asr": None, "replay": None},
+]  # fmt: skip
+
+
+def sidecar(media_id: str, kind: str = "video", status: str = "done", scenes=SCENES, asr="Make your own footsteps."):
+    return {
+        "media_id": media_id, "media_path": f"/abs/{media_id}", "kind": kind, "status": status,
+        "error": None if status == "done" else "RuntimeError: could not decode stream",
+        "duration": 31.2 if kind == "video" else None, "asr": asr if kind == "video" else None,
+        "scenes": scenes if status == "done" else [], "stats": {"frames_decoded": 10, "seconds": 0.1},
+    }  # fmt: skip
+
+
+def write_youtube(root: Path) -> Path:
+    folder = root / "youtube"
+    folder.mkdir(parents=True)
+    for data, _ in YOUTUBE_VIDEOS:
+        (folder / f"{data['id']}.info.json").write_text(json.dumps(data))
+        (folder / f"{data['id']}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + data["id"].encode())
+    (folder / "yt_broken_01.info.json").write_text('{"id": "yt_broken_01",\n "title": }')
+    (folder / "yt_nomedia1.info.json").write_text(json.dumps(info("yt_nomedia1")))
+    return folder
+
+
+def write_sidecars(root: Path) -> Path:
+    folder = root / "sidecars"
+    folder.mkdir(parents=True)
+    image_scene = [{**SCENES[0], "start": 0.0, "end": 0.0, "caption": "A golden sunset over boats in a harbour"}]
+    docs = [sidecar(KNOWN_VIDEO_ID), sidecar("yt_failed_01", status="failed"), sidecar("p1", "image", scenes=image_scene)]
+    for doc in docs:
+        (folder / f"{doc['media_id']}.json").write_text(json.dumps(doc))
+    return folder
+
+
+def write_generic(root: Path) -> Path:
+    folder = root / "generic"
+    folder.mkdir(parents=True)
+    image(folder / "ig_001.png", seed=42)
+    items = [
+        {"id": "ig_001", "platform": "instagram", "kind": "image", "title": "Morning coffee by the window",
+         "author": "cafe_daily", "created": "2022-03-01T08:30:00Z", "media_path": "ig_001.png", "views": 5000,
+         "likes": 400, "comments": [{"text": "This looks so cozy and warm", "likes": 12},
+                                    {"text": "Where is this lovely cafe located?", "likes": 8}]},
+        {"id": "ig_002", "platform": "instagram", "kind": "image", "media_path": "ig_002.png"},  # no title
+    ]  # fmt: skip
+    path = folder / "instagram.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in items))
+    return path
+
+
+def write_all(root: Path) -> dict:
+    """Every raw format in `root`; returns the CLI arguments that build from them."""
+    reddit = write_reddit(root)
+    youtube = write_youtube(root)
+    return {
+        "reddit_submissions": [str(p) for p in reddit["submissions"]],
+        "reddit_comments": [str(p) for p in reddit["comments"]],
+        "reddit_media": [str(reddit["media"])],
+        "youtube": [str(youtube)],
+        "generic": [str(write_generic(root))],
+        "sidecar_dir": str(write_sidecars(root)),
+    }
+
+
+def cli_args(paths: dict, out: Path, *extra: str) -> list[str]:
+    args = ["build-blift", "-o", str(out)]
+    for key, value in paths.items():
+        flag = "--" + key.replace("_", "-")
+        args += [flag, *value] if isinstance(value, list) else [flag, value]
+    return args + list(extra)
