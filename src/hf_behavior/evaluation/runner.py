@@ -102,6 +102,8 @@ def run_task(
         logger.info("task %s: resuming, %d of %d records already predicted", task.name, len(done), len(dataset))
     model.eval()
     with predictions_file.open("a") as sink:
+        if predictions_file.stat().st_size and not predictions_file.read_bytes().endswith(b"\n"):
+            sink.write("\n")  # close a line an interrupted run left half-written
         for start in tqdm(range(0, len(todo), batch_size), desc=task.name, unit="batch", disable=not todo):
             indices = todo[start : start + batch_size]
             predictions = _predict_or_isolate(model, processor, task, dataset, indices, data_dir, judge)
