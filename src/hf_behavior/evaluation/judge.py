@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from .prompts import JUDGE_CRITERIA, JUDGE_SYSTEM
 from .scoring import generate_answers
 
-SCORE_RE = re.compile(r"(?<![\d.])(10|[1-9])(?:\s*/\s*10)?(?![\d.])")
+SCORE_RE = re.compile(r"(?<![\d.])(10|[1-9])(?:\s*/\s*10)?(?!\d|\.\d)")
 ANSWER_FORMAT = "Reply with the score only, a whole number from 1 to 10."
 
 
