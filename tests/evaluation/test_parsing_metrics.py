@@ -120,3 +120,11 @@ def test_relative_improvement_direction():
     assert relative_improvement("accuracy", 0.5, 0.75) == pytest.approx(50.0)
     assert relative_improvement("perplexity", 20.0, 10.0) == pytest.approx(50.0)  # lower is better
     assert math.isnan(relative_improvement("accuracy", 0.0, 0.5))
+
+
+def test_image_answer_and_comments_only_ablation():
+    image = ('The description of the image is:\nThe image shows a dog.\nThe image will be liked by 4% of viewers, '
+             'and the popular comments could be:\n1. "good boy"')
+    assert parse_behavior_answer(image)["scenes"] == ["The image shows a dog."]
+    comments_only = 'The popular comments on the video could be:\n1. "nice"\n2. "wow"'
+    assert parse_behavior_answer(comments_only)["comments"] == ["nice", "wow"]

@@ -124,3 +124,33 @@ def test_judge_uses_listings_and_scores_with_any_chat_model(tiny):
     summary = judge_metrics(rows + [{"correctness": None, "detail": 5, "quality": None}])
     assert summary == {"n": 3, "correctness": 7.0, "detail": pytest.approx(19 / 3), "quality": 7.0,
                        "n_unparsable": 2}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"media_kind": "video", "title": "Perfect 10", "channel": "Kia America", "brand": True, "asr": "go  further"},
+        {"media_kind": "video", "title": "Cats", "channel": "Cat TV"},
+        {"media_kind": "image", "title": "My dog", "subreddit": "pics"},
+    ],
+)
+def test_inference_question_and_parser_match_the_training_templates(fields):
+    """The pipeline asks what training taught (data.templates wording) and reads back what training wrote."""
+    from hf_behavior.data import templates
+    from hf_behavior.evaluation.parsing import parse_behavior_answer
+
+    video = fields["media_kind"] == "video"
+    record = {**fields, "media_path": "m", "like_ratio": 0.025,
+              "comments": [{"text": "love it so much"}, {"text": "so cool to see"}],
+              "scenes": [{"caption": "A cat", "replay": 0.5}, {"caption": "A dog", "replay": 0.25}] if video
+              else [{"caption": "A dog"}]}
+    training = templates.behavior_messages(record)
+    asked = behavior_messages({"type": fields["media_kind"], "path": "m"}, fields["media_kind"],
+                              **{k: v for k, v in fields.items() if k != "media_kind"})
+    assert asked == training[:2]
+    answer = training[2]["content"][0]["text"]
+    ours, theirs = parse_behavior_answer(answer), templates.parse_behavior_answer(answer)
+    assert ours["like_percent"] == theirs["like_percent"] == 2.5
+    assert ours["comments"] == theirs["comments"] and len(ours["comments"]) == 2
+    assert ours["replay"] == (theirs["replay"] or [])
+    assert len(ours["scenes"]) == len(record["scenes"])

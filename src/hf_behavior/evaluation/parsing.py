@@ -35,12 +35,13 @@ _PERCENT = rf"(?P<number>{_DIGIT_NUMBER}|{_WORD_NUMBER})\s*(?:%|\bper\s?cent\b)"
 LIKED_BY_RE = re.compile(rf"liked\s+by\s+(?:about\s+|around\s+|roughly\s+|approximately\s+|~\s*)?{_PERCENT}", re.I)
 ANY_PERCENT_RE = re.compile(_PERCENT, re.I)
 
-COMMENTS_HEADER_RE = re.compile(r"comments\s+(?:could|would|will|might)\s+be\s*:?", re.I)
+COMMENTS_HEADER_RE = re.compile(r"comments(?:\s+on\s+the\s+\w+)?\s+(?:could|would|will|might)\s+be\s*:?", re.I)
 REPLAY_HEADER_RE = re.compile(r"replay\s+(?:values?|graph)[^:\n]*:", re.I)
 QUOTED_COMMENT_RE = re.compile(r"(?:^|\s)\d+\s*[.)]\s*[\"“](?P<text>[^\"”]*)[\"”]")
 LINE_COMMENT_RE = re.compile(r"^\s*\d+\s*[.)]\s*(?P<text>.+?)\s*$", re.M)
 SCENE_VALUE_RE = re.compile(r"scene\s*(?P<index>\d+)\s*:\s*(?P<value>-?\d+(?:\.\d+)?)", re.I)
 SCENE_TEXT_RE = re.compile(r"scene\s*(?P<index>\d+)\s*:\s*(?P<text>.*?)(?=scene\s*\d+\s*:|$)", re.I | re.S)
+IMAGE_DESCRIPTION_RE = re.compile(r"description\s+of\s+the\s+image\s+is\s*:", re.I)
 LIKES_SENTENCE_RE = re.compile(r"(?:the\s+\w+\s+will\s+be\s+)?liked\s+by", re.I)
 
 
@@ -118,12 +119,20 @@ def parse_replay(answer: str) -> list[float]:
 
 
 def parse_scenes(answer: str) -> list[str]:
-    """Scene descriptions, from the text before the likes sentence (the replay section also says "Scene k:")."""
+    """Scene descriptions, from the text before the likes sentence (the replay section also says "Scene k:").
+
+    An image answer ("The description of the image is: ...") comes back as a single scene.
+    """
     likes = LIKES_SENTENCE_RE.search(answer)
     description = answer[: likes.start()] if likes else answer
-    replay = REPLAY_HEADER_RE.search(description)
-    description = description[: replay.start()] if replay else description
-    return [m.group("text").strip() for m in SCENE_TEXT_RE.finditer(description) if m.group("text").strip()]
+    for header in (REPLAY_HEADER_RE, COMMENTS_HEADER_RE):
+        cut = header.search(description)
+        description = description[: cut.start()] if cut else description
+    scenes = [m.group("text").strip() for m in SCENE_TEXT_RE.finditer(description) if m.group("text").strip()]
+    image = IMAGE_DESCRIPTION_RE.search(description)
+    if not scenes and image and description[image.end() :].strip():
+        scenes = [description[image.end() :].strip()]
+    return scenes
 
 
 def parse_behavior_answer(answer: str) -> dict:

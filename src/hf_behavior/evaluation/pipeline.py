@@ -24,7 +24,7 @@ from .parsing import parse_behavior_answer
 from .prompts import behavior_messages
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif"}
-QUESTION_FIELDS = ("title", "channel", "asr", "brand")
+QUESTION_FIELDS = ("title", "channel", "asr", "brand", "subreddit")
 
 
 def media_block(media) -> tuple[dict, str]:
@@ -46,7 +46,7 @@ class BehaviorSimulationPipeline(Pipeline):
     """Media (+ optional title / channel / ASR transcript) in; simulated likes, comments and replay graph out.
 
     Inputs are one media item (or a dict `{"media": ..., "title": ..., "channel": ..., "asr": ...}`) or a list of
-    them; generation parameters (`max_new_tokens`, `do_sample`, ...) pass through to `generate()`.
+    them (`brand=True` words the question as an ad, `subreddit=` as a Reddit post); generation parameters (`max_new_tokens`, `do_sample`, ...) pass through to `generate()`.
     """
 
     _load_processor = True
@@ -56,8 +56,9 @@ class BehaviorSimulationPipeline(Pipeline):
     _load_tokenizer = False
     _pipeline_calls_generate = True
 
-    def _sanitize_parameters(self, title=None, channel=None, asr=None, brand=None, **generate_kwargs):
-        preprocess_params = {k: v for k, v in zip(QUESTION_FIELDS, (title, channel, asr, brand)) if v is not None}
+    def _sanitize_parameters(self, title=None, channel=None, asr=None, brand=None, subreddit=None, **generate_kwargs):
+        question = (title, channel, asr, brand, subreddit)
+        preprocess_params = {k: v for k, v in zip(QUESTION_FIELDS, question) if v is not None}
         return preprocess_params, {"generate_kwargs": generate_kwargs}, {}
 
     def preprocess(self, inputs, **question):

@@ -1,8 +1,9 @@
 """Prompts used at evaluation time: the Listing-1 behaviour question and the Listings 2-4 judge instructions.
 
-The Listing-1 user turn mirrors `/work/shared/TEMPLATES.md`. `hf_behavior.data.templates` builds the training
-version of the same turn; this module keeps its own copy until the two are merged, so evaluation does not depend on
-the data package.
+The Listing-1 user turn mirrors `/work/shared/TEMPLATES.md` and the wording of `hf_behavior.data.templates`, which
+builds the training version of the same turn from a full record. That builder asks only the questions whose answers
+the record holds (so it returns None for new content with no likes yet) and takes media as paths, so inference builds
+the question here from title / channel / ASR and any media block.
 """
 
 from __future__ import annotations
@@ -19,31 +20,33 @@ def behavior_question(
     channel: str | None = None,
     asr: str | None = None,
     brand: bool = False,
+    subreddit: str | None = None,
     ask_replay: bool | None = None,
 ) -> str:
-    """The Listing-1 user text (without the media placeholder); missing fields drop their sentence."""
+    """The Listing-1 user text (without the media placeholder), worded as `hf_behavior.data.templates` words it for
+    training; missing fields drop their sentence. The replay question is asked for videos unless `ask_replay`."""
     if media_type not in ("video", "image"):
         raise ValueError(f"media_type must be 'video' or 'image', got {media_type!r}")
-    media = media_type
-    sentences = []
-    if title and brand and channel:
-        sentences.append(f'The {media} advertisement is titled "{title}" for the brand {channel}.')
-    elif title and channel:
-        sentences.append(f'The {media} is titled "{title}" and posted by the channel {channel}.')
-    elif title:
-        sentences.append(f'The {media} is titled "{title}".')
+    kind = media_type
+    titled = f' is titled "{title}"' if title else ""
+    if brand and channel:
+        text = f"The {kind} advertisement{titled or ' is'} for the brand {channel}."
+    elif subreddit:
+        text = f"The {kind} posted on r/{subreddit}{titled}." if title else f"The {kind} is posted on r/{subreddit}."
     elif channel:
-        sentences.append(f"The {media} is posted by the channel {channel}.")
-    if asr:
-        sentences.append(f'The audio in the {"ad" if brand else media} says "{asr}".')
-    sentences.append(
-        f"Analyze this {media} deeply, then write scene by scene description of the {media} and answer the following "
-        f"questions. What percentage of viewers would like this {media}, and what would be the top-5 popular comments "
-        f"on this {media}?"
+        text = f"The {kind}{titled} and was posted by {channel}." if title else f"The {kind} was posted by {channel}."
+    else:
+        text = f"The {kind}{titled}." if title else f"The {kind} is given."
+    if asr and kind == "video":
+        text += f' The audio in the {"ad" if brand else "video"} says "{" ".join(asr.split())}".'
+    describe = "write scene by scene description of the video" if kind == "video" else "write a description of the image"
+    text += (
+        f" Analyze this {kind} deeply, then {describe} and answer the following questions. What percentage of viewers "
+        f"would like this {kind}, and what would be the top-5 popular comments on this {kind}?"
     )
-    if ask_replay if ask_replay is not None else media_type == "video":
-        sentences.append("What would the replay graph values for each scene be?")
-    return " ".join(sentences)
+    if ask_replay if ask_replay is not None else kind == "video":
+        text += " What would the replay graph values for each scene be?"
+    return text
 
 
 def behavior_messages(media: dict, media_type: str = "video", **question_kwargs) -> list[dict]:
