@@ -201,3 +201,48 @@ def cli_args(paths: dict, out: Path, *extra: str) -> list[str]:
         flag = "--" + key.replace("_", "-")
         args += [flag, *value] if isinstance(value, list) else [flag, value]
     return args + list(extra)
+
+
+def rle_string(runs: list[int]) -> str:
+    """COCO compressed RLE (pycocotools `rleToString`), to test our decoder against the format."""
+    out = []
+    for i, value in enumerate(runs):
+        value -= runs[i - 2] if i > 2 else 0
+        more = True
+        while more:
+            c, value = value & 0x1F, value >> 5
+            more = value != -1 if c & 0x10 else value != 0
+            out.append(chr((c | 0x20 if more else c) + 48))
+    return "".join(out)
+
+
+def write_salicon(root: Path, height: int = 90, width: int = 120) -> dict:
+    """One image whose fixations cluster on the dog (upper-right tile); a car (polygon) and a frisbee
+    (compressed RLE) elsewhere; and one image without fixations (skipped)."""
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    hot = np.clip(rng.normal((15, 100), 4, size=(60, 2)).round().astype(int), 1, None)  # 1-based (row, col)
+    cold = np.array([[80, 10], [45, 60]])
+    fixations = {
+        "images": [{"id": 1, "file_name": "COCO_1.jpg", "height": height, "width": width},
+                   {"id": 2, "file_name": "COCO_2.jpg", "height": height, "width": width}],
+        "annotations": [{"image_id": 1, "worker_id": 1, "fixations": hot.tolist()},
+                        {"image_id": 1, "worker_id": 2, "fixations": cold.tolist()}],
+    }  # fmt: skip
+    frisbee = np.zeros((height, width), dtype=bool)
+    frisbee[40:55, 50:70] = True
+    flat = frisbee.flatten(order="F").astype(int)
+    changes = np.flatnonzero(np.diff(flat)) + 1
+    runs = np.diff(np.concatenate([[0], changes, [flat.size]])).tolist()
+    instances = {
+        "categories": [{"id": 1, "name": "dog"}, {"id": 2, "name": "car"}, {"id": 3, "name": "frisbee"}],
+        "annotations": [
+            {"image_id": 1, "category_id": 2, "segmentation": [[0, 60, 40, 60, 40, 89, 0, 89]]},
+            {"image_id": 1, "category_id": 1, "segmentation": [[88, 5, 115, 5, 115, 30, 88, 30]]},
+            {"image_id": 1, "category_id": 3, "segmentation": {"counts": rle_string(runs), "size": [height, width]}},
+        ],
+    }  # fmt: skip
+    (root / "fixations.json").write_text(json.dumps(fixations))
+    (root / "instances.json").write_text(json.dumps(instances))
+    return {"salicon_fixations": str(root / "fixations.json"), "coco_instances": str(root / "instances.json"),
+            "salicon_images": str(root)}  # fmt: skip

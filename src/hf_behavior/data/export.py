@@ -180,12 +180,11 @@ def run(args) -> int:
         print(funnel.summary())
         rate = funnel.error_rate()
         if rate > args.max_error_rate:
-            worst = sorted(funnel.examples.items(), key=lambda kv: -len(kv[1]))[:5]
             print(f"build-blift: {rate:.1%} of the input items are bad input (unreadable lines, missing fields or "
-                  f"media, failed verbalization), above --max-error-rate {args.max_error_rate:.1%}. See "
-                  f"{out / 'funnel.md'}; examples:", file=sys.stderr)  # fmt: skip
-            for reason, where in worst:
-                print(f"  {reason}: {'; '.join(where[:3])}", file=sys.stderr)
+                  f"media, failed verbalization), above --max-error-rate {args.max_error_rate:.1%}; no config was "
+                  f"written. See {out / 'funnel.md'}. Most frequent:", file=sys.stderr)  # fmt: skip
+            for line in funnel.error_examples():
+                print(f"  {line}", file=sys.stderr)
             return 1
 
     rows: dict[str, int] = {}

@@ -35,6 +35,7 @@ class Funnel:
         self.dropped: dict[str, dict[str, Counter]] = {unit: defaultdict(Counter) for unit in UNITS}
         self.errors: Counter = Counter()  # unit -> number of bad-input drops
         self.examples: dict[str, list[str]] = defaultdict(list)  # "stage: reason" -> ["file:line", ...]
+        self.error_reasons: set[str] = set()  # the "stage: reason" keys that are bad input
 
     def add_input(self, unit: str, n: int = 1) -> None:
         self.inputs[unit] += n
@@ -45,6 +46,7 @@ class Funnel:
         self.dropped[unit][stage][reason] += n
         if error:
             self.errors[unit] += n
+            self.error_reasons.add(f"{stage}: {reason}")
         if where is not None:
             examples = self.examples[f"{stage}: {reason}"]
             if len(examples) < MAX_EXAMPLES:
@@ -60,6 +62,7 @@ class Funnel:
     def merge(self, other: Funnel) -> Funnel:
         self.inputs.update(other.inputs)
         self.errors.update(other.errors)
+        self.error_reasons |= other.error_reasons
         for unit in UNITS:
             for stage, reasons in other.dropped[unit].items():
                 self.dropped[unit][stage].update(reasons)
@@ -74,6 +77,7 @@ class Funnel:
             "errors": dict(self.errors),
             "dropped": {unit: {s: dict(r) for s, r in self.dropped[unit].items()} for unit in UNITS},
             "examples": dict(self.examples),
+            "error_reasons": sorted(self.error_reasons),
         }
 
     @classmethod
@@ -81,6 +85,7 @@ class Funnel:
         funnel = cls()
         funnel.inputs.update(data.get("inputs", {}))
         funnel.errors.update(data.get("errors", {}))
+        funnel.error_reasons.update(data.get("error_reasons", []))
         for unit, stages in data.get("dropped", {}).items():
             for stage, reasons in stages.items():
                 funnel.dropped[unit][stage].update(reasons)
@@ -144,6 +149,14 @@ class Funnel:
         (folder / "funnel.json").write_text(json.dumps(self.to_dict(), indent=2))
         (folder / "funnel.md").write_text(self.table() + "\n")
         self.plot(folder / "funnel.png")
+
+    def error_examples(self, most: int = 5) -> list[str]:
+        """"stage: reason: file:line; ..." for the bad-input reasons, most frequent first."""
+        counts = Counter({key: 0 for key in self.error_reasons})
+        for unit in UNITS:
+            for stage, reasons in self.dropped[unit].items():
+                counts.update({f"{stage}: {r}": c for r, c in reasons.items() if f"{stage}: {r}" in self.error_reasons})
+        return [f"{key} ({n:,}): {'; '.join(self.examples.get(key, [])[:3])}" for key, n in counts.most_common(most)]
 
     def summary(self) -> str:
         """A few lines a person reads at the end of a build."""

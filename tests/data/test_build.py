@@ -1,0 +1,174 @@
+"""End to end: raw dumps of every format -> `hf-behavior build-blift` -> `load_dataset(out, config)`."""
+
+import json
+import shutil
+
+import datasets
+import httpx2
+import pytest
+from huggingface_hub.utils import _http
+
+from hf_behavior.cli import main
+from hf_behavior.data import pipeline
+from hf_behavior.data.export import BLIFT_CONFIGS, SALICON_CONFIGS, push_to_hub
+from hf_behavior.data.templates import parse_behavior_answer
+
+from .dumps import KNOWN_VIDEO_ID, REDDIT_POSTS, YOUTUBE_VIDEOS, cli_args, write_all, write_salicon
+from .test_templates import LISTING1_USER
+
+EXPECTED_BLIFT = {"reddit:p1", "reddit:p2", f"youtube:{KNOWN_VIDEO_ID}", "youtube:yt_views_10k1", "instagram:ig_001"}
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory):
+    root = tmp_path_factory.mktemp("raw")
+    paths = write_all(root)
+    paths.update(write_salicon(root / "salicon"))
+    (root / "brands.txt").write_text("Gatorade\n")
+    paths["brand_channels"] = str(root / "brands.txt")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def built(raw, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "blift"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "SHARD_POSTS", 4)  # several shards, so --num-proc 2 really forks
+        assert main(cli_args(raw, out, "--num-proc", "2", "--max-error-rate", "0.5")) == 0
+    return out
+
+
+def load(out, config):
+    return datasets.load_dataset(str(out), config, split="train")
+
+
+def test_every_config_loads_with_expected_rows(built):
+    rows = {config: load(built, config) for config in BLIFT_CONFIGS + SALICON_CONFIGS}
+    assert set(rows["blift"]["id"]) == EXPECTED_BLIFT
+    assert rows["reddit_images"]["id"] == ["reddit:p1"] and rows["reddit_videos"]["id"] == ["reddit:p2"]
+    assert set(rows["youtube_videos"]["id"]) == {f"youtube:{KNOWN_VIDEO_ID}", "youtube:yt_views_10k1"}
+    assert set(rows["blift_no_behavior"]["id"]) == {"reddit:p1", f"youtube:{KNOWN_VIDEO_ID}"}  # verbalized only
+    for config in ("blift_likes", "blift_titles", "blift_comments", "content_simulation", "behavior_simulation"):
+        assert set(rows[config]["id"]) == EXPECTED_BLIFT, config
+    assert rows["salicon_object"]["ranking"] == [["dog", "frisbee", "car"]]
+    assert rows["salicon_region"]["ranking"][0][0] == "upper-right"
+    assert rows["salicon_object"][0]["messages"][2]["content"][0]["text"] == "dog\nfrisbee\ncar"
+
+    known = rows["blift"].filter(lambda r: r["id"] == f"youtube:{KNOWN_VIDEO_ID}")[0]
+    user = known["messages"][1]["content"]
+    assert user[0]["text"] == LISTING1_USER
+    assert user[1]["type"] == "video" and user[1]["path"].endswith(f"youtube/{KNOWN_VIDEO_ID}.mp4")
+    answer = parse_behavior_answer(known["messages"][2]["content"][0]["text"])
+    assert known["like_percent"] == pytest.approx(1.5) and answer["like_percent"] == 1.5
+    assert known["views"] == 120000 and known["likes"] == 1800
+    # top comments by likes; the 2-word one (most liked) and the reply are filtered out
+    assert answer["comments"] == known["comments"][:5] and known["comments"][0].startswith("Suni Lee is such")
+    assert known["replay"] == [1.0, pytest.approx(0.3679, abs=1e-3)] and answer["replay"] == [1.0, 0.37]
+    reddit = rows["blift"].filter(lambda r: r["id"] == "reddit:p1")[0]
+    assert reddit["like_percent"] == pytest.approx(90.0) and reddit["score"] == 1000 and reddit["likes"] == 1125
+    assert reddit["comments"] == [  # 2-word, [deleted], bot and the TF-IDF near-duplicate are gone
+        "The colours in this shot are absolutely stunning",
+        "I visited this harbour last summer with my family",
+        "What camera did you use for this picture?",
+    ]
+
+
+def test_funnel_adds_up_and_names_every_drop(built, raw):
+    funnel = json.loads((built / "funnel.json").read_text())
+    for unit in ("posts", "comments"):
+        dropped = sum(sum(reasons.values()) for reasons in funnel["dropped"][unit].values())
+        assert funnel["inputs"][unit] == funnel["kept"][unit] + dropped
+    posts = funnel["dropped"]["posts"]
+    # every raw post: 10 Reddit + 1 non-UTF-8 + 1 malformed line, 6 YouTube + broken + no media, 2 generic
+    assert funnel["inputs"]["posts"] == len(REDDIT_POSTS) + 2 + len(YOUTUBE_VIDEOS) + 2 + 2
+    assert funnel["kept"]["posts"] == len(EXPECTED_BLIFT)
+    for _, fate in REDDIT_POSTS + YOUTUBE_VIDEOS:
+        if fate != "kept":
+            assert any(fate in reasons for reasons in posts.values()), fate
+    assert posts["read"] == {"malformed JSON": 2, "not UTF-8": 1, "missing field 'upvote_ratio'": 1}
+    assert posts["media"] == {"media file not found": 3}  # p8, yt_nomedia1, ig_002
+    assert posts["verbalization"] == {"verbalization failed": 1}
+    examples = funnel["examples"]
+    assert any(e.startswith(f"{raw['reddit_submissions'][0]}:6:") for e in examples["read: malformed JSON"])
+    assert any(e.startswith(f"{raw['reddit_submissions'][1]}:1") for e in examples["read: not UTF-8"])
+    assert any("could not decode stream" in e for e in examples["verbalization: verbalization failed"])
+    comments = funnel["dropped"]["comments"]
+    assert comments["read"]["missing field 'body'"] == 1
+    assert comments["comment dedup"] == {"TF-IDF similarity >= 0.6": 1}
+    table = (built / "funnel.md").read_text()
+    assert "| posts | **kept** | | | **5** |" in table
+    assert (built / "funnel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    card = (built / "README.md").read_text()
+    assert "config_name: salicon_region" in card and "Ethical considerations" in card and "| posts | read |" in card
+
+
+def test_truncated_zst_and_error_rate_limit(raw, tmp_path, capsys):
+    cut = tmp_path / "RC_cut.zst"
+    data = open(raw["reddit_submissions"][0], "rb").read()
+    cut.write_bytes(data[: len(data) - 12])
+    args = {**raw, "reddit_submissions": [str(cut)]}
+    code = main(cli_args(args, tmp_path / "strict", "--configs", "blift", "--max-error-rate", "0.05"))
+    assert code == 1
+    assert "above --max-error-rate 5.0%" in capsys.readouterr().err
+    funnel = json.loads((tmp_path / "strict" / "funnel.json").read_text())
+    assert funnel["dropped"]["posts"]["read"]["truncated .zst"] == 1
+    assert any("stream ends mid-frame" in e for e in funnel["examples"]["read: truncated .zst"])
+    assert not (tmp_path / "strict" / "blift").exists()  # stopped before writing configs
+    assert main(cli_args(args, tmp_path / "strict", "--configs", "blift", "--max-error-rate", "0.5")) == 0
+    assert len(load(tmp_path / "strict", "blift")) >= 3
+
+
+def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_path, monkeypatch):
+    out = tmp_path / "resumed"
+    monkeypatch.setattr(pipeline, "CHECKPOINT_LINES", 3)
+    monkeypatch.setattr(pipeline, "SHARD_POSTS", 4)
+    original, calls = pipeline._Ingest.add_comment, []
+
+    def interrupted(self, obj, origin):
+        calls.append(origin)
+        if len(calls) == 8:
+            raise KeyboardInterrupt
+        original(self, obj, origin)
+
+    monkeypatch.setattr(pipeline._Ingest, "add_comment", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "blift", "salicon_region"))
+    monkeypatch.setattr(pipeline._Ingest, "add_comment", original)
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "blift", "salicon_region")) == 0
+    assert len(calls) == 8  # the comments file resumed from its checkpoint (line 6), not from the start
+    assert json.loads((out / "funnel.json").read_text()) == json.loads((built / "funnel.json").read_text())
+    assert sorted(load(out, "blift")["id"]) == sorted(load(built, "blift")["id"])
+    # a different filter setting must not silently reuse the staged data
+    assert main(cli_args(raw, out, "--configs", "blift", "--filter", "youtube.min_views=5")) == 2
+
+
+def test_push_to_hub_through_hfapi(built, monkeypatch):
+    requests = []
+
+    def hub(request: httpx2.Request) -> httpx2.Response:
+        requests.append((request.method, request.url.path))
+        path = request.url.path
+        if path == "/api/repos/create":
+            return httpx2.Response(200, json={"url": "https://huggingface.co/datasets/me/blift", "name": "me/blift"})
+        if path == "/api/validate-yaml":  # HfApi checks the card's YAML before committing a README.md
+            assert "config_name: blift" in json.loads(request.content)["content"]
+            return httpx2.Response(200, json={"errors": [], "warnings": []})
+        if path.endswith("/preupload/main"):
+            files = json.loads(request.content)["files"]
+            return httpx2.Response(200, json={"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]})
+        if path.endswith("/commit/main"):
+            lines = [json.loads(line) for line in request.content.decode().splitlines()]
+            requests.append(("files", sorted(l["value"]["path"] for l in lines if l["key"] == "file")))
+            return httpx2.Response(200, json={"commitUrl": "https://huggingface.co/datasets/me/blift/commit/abc", "commitOid": "a" * 40})
+        return httpx2.Response(404, json={"error": f"unexpected {path}"})
+
+    _http.set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(hub)))
+    try:
+        url = push_to_hub(built, "me/blift", token="hf_test")
+    finally:
+        _http.set_client_factory(_http.default_client_factory)
+    assert url.endswith("/commit/abc")
+    assert requests[0] == ("POST", "/api/repos/create")
+    uploaded = requests[-1][1]
+    assert "README.md" in uploaded and "funnel.json" in uploaded and "blift/train-00000-of-00002.parquet" in uploaded
+    assert not any(path.startswith(".work") for path in uploaded)

@@ -1,0 +1,104 @@
+"""Each filter at its threshold: just in, just out."""
+
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from hf_behavior.data.dedup import near_duplicates, per_group_tfidf
+from hf_behavior.data.filters import DEFAULTS, Filters, load_filter_configs
+from hf_behavior.data.records import Record, to_unix
+
+REDDIT, YOUTUBE = Filters(DEFAULTS["reddit"]), Filters(DEFAULTS["youtube"])
+
+
+def post(**changes) -> Record:
+    fields = dict(key="k", source="youtube_videos", platform="youtube", post_id="x", media_id="x", media_kind="video",
+                  title="A calm video", origin="t", created_utc=to_unix("2020-01-01"), views=50_000, language="en")  # fmt: skip
+    fields.update(changes)
+    return Record(**fields)
+
+
+def reddit_post(**changes) -> Record:
+    return post(**{"platform": "reddit", "source": "reddit_images", "subreddit": "pics", "views": None, "language": None, **changes})
+
+
+@pytest.mark.parametrize(
+    "rules, record, reason",
+    [
+        (REDDIT, reddit_post(created_utc=to_unix("2018-01-01T00:00:00")), None),
+        (REDDIT, reddit_post(created_utc=to_unix("2017-12-31T23:59:59")), "posted before 2018-01-01"),
+        (REDDIT, reddit_post(subreddit="aww"), "subreddit not selected"),
+        (REDDIT, reddit_post(nsfw=True), "nsfw flag"),
+        (REDDIT, reddit_post(title="totally nsfw picture"), "nsfw words in title"),
+        (REDDIT, reddit_post(title="Unsafe? no, a safe picture"), None),
+        (REDDIT, reddit_post(author="AutoModerator"), "bot author"),
+        (REDDIT, reddit_post(author="robot_lover"), None),
+        (REDDIT, reddit_post(author="[deleted]"), "deleted/removed post"),
+        (REDDIT, reddit_post(duration=500.0), None),
+        (REDDIT, reddit_post(duration=500.01), "video longer than 500 s"),
+        (YOUTUBE, post(views=10_001), None),
+        (YOUTUBE, post(views=10_000), "views <= 10,000"),
+        (YOUTUBE, post(categories=["Music"]), "excluded category 'Music'"),
+        (YOUTUBE, post(categories=["News & Politics"]), "excluded category 'News & Politics'"),
+        (YOUTUBE, post(categories=["Science & Technology"]), None),
+        (YOUTUBE, post(language="en-US"), None),
+        (YOUTUBE, post(language="fr"), "language 'fr' not in ['en']"),
+        (YOUTUBE, post(duration=4000.0), None),  # no duration limit for YouTube in the paper
+    ],
+)
+def test_post_filters(rules, record, reason):
+    assert rules.post_reason(record) == reason
+
+
+def test_pics_rule_change_date_is_its_own_window():
+    rules = Filters(load_filter_configs(overrides=["reddit.min_date=null"])["reddit"])
+    assert rules.post_reason(reddit_post(created_utc=to_unix("2015-02-01"))) is None
+    assert rules.post_reason(reddit_post(created_utc=to_unix("2015-01-31T23:59:59"))) == "r/pics posted before 2015-02-01"
+    assert rules.post_reason(reddit_post(subreddit="videos", created_utc=to_unix("2014-01-01"))) is None
+
+
+@pytest.mark.parametrize(
+    "rules, words, kept",
+    [(REDDIT, 2, False), (REDDIT, 3, True), (YOUTUBE, 3, False), (YOUTUBE, 4, True), (YOUTUBE, 100, True), (YOUTUBE, 101, False)],
+)
+def test_comment_length(rules, words, kept):
+    assert (rules.comment_reason({"text": " ".join(["word"] * words), "author": "x"}) is None) is kept
+
+
+def test_comment_bot_deleted_nsfw():
+    assert REDDIT.comment_reason({"text": "[removed]", "author": "x"}) == "deleted/removed comment"
+    assert REDDIT.comment_reason({"text": "nice one my friend", "author": "[deleted]"}) == "deleted/removed comment"
+    assert REDDIT.comment_reason({"text": "nice one my friend", "author": "RemindMeBot"}) == "bot author"
+    assert REDDIT.comment_reason({"text": "that is so sexy wow", "author": "x"}) == "nsfw words"
+    kept, dropped = REDDIT.screen_comments([{"text": "a b", "author": "x"}, {"text": "a b c", "author": "x"}])
+    assert [c["text"] for c in kept] == ["a b c"] and dropped == {"fewer than 3 words": 1}
+
+
+def test_filter_overrides_and_errors(tmp_path):
+    config = tmp_path / "f.yaml"
+    config.write_text("youtube:\n  min_views: 5000\n")
+    configs = load_filter_configs(config, ["reddit.min_comment_words=5", "youtube.languages=null"])
+    assert configs["youtube"].min_views == 5000 and configs["youtube"].languages is None
+    assert configs["reddit"].min_comment_words == 5 and configs["reddit"].tfidf_threshold == 0.6
+    with pytest.raises(ValueError, match="min_view"):
+        load_filter_configs(overrides=["youtube.min_view=3"])
+    with pytest.raises(ValueError, match="FAMILY.FIELD=VALUE"):
+        load_filter_configs(overrides=["min_views=3"])
+
+
+def test_tfidf_matches_sklearn_per_post_and_threshold_is_inclusive():
+    groups = [
+        ["the harbour at sunset is beautiful", "the harbour at sunset looks beautiful today", "what lens did you use"],
+        ["completely unrelated words", "the harbour at sunset is beautiful"],
+    ]
+    vectors, _ = per_group_tfidf(groups)
+    reference = TfidfVectorizer().fit_transform(groups[0])
+    similarity = float((reference[0] @ reference[1].T).toarray()[0, 0])
+    assert abs(float((vectors[0] @ vectors[1].T).toarray()[0, 0]) - similarity) < 1e-12
+    assert near_duplicates(groups, similarity - 1e-9)[0] == [False, True, False]  # just at/over: duplicate
+    assert near_duplicates(groups, similarity + 1e-9)[0] == [False, False, False]  # just under: kept
+    assert near_duplicates(groups, 0.01)[1] == [False, False]  # the same text in another post is not a duplicate
+
+
+def test_dedup_keeps_the_better_ranked_and_chains_only_through_kept():
+    flags = near_duplicates([["red car fast", "red car fast", "red car fast"]], 0.6)
+    assert flags == [[False, True, True]]

@@ -1,0 +1,33 @@
+import json
+
+from hf_behavior.data.reader import iter_json_lines, open_text
+
+
+def test_zst_streaming_with_bad_lines(tmp_path):
+    path = tmp_path / "dump.zst"
+    with open_text(path) as out:
+        out.write('{"a": 1}\n\n[1, 2]\n{"a":\n{"a": 2}\n')
+    rows = list(iter_json_lines(path))
+    assert [(n, o) for n, o, e in rows if e is None] == [(1, {"a": 1}), (5, {"a": 2})]
+    errors = [(e.line, e.reason.split(" (")[0]) for _, _, e in rows if e is not None]
+    assert errors == [(3, "not a JSON object"), (4, "malformed JSON")]
+    assert [n for n, _, _ in iter_json_lines(path, skip_lines=4)] == [5]
+
+
+def test_truncated_zst_and_non_utf8(tmp_path):
+    full = tmp_path / "full.zst"
+    with open_text(full) as out:
+        for i in range(3000):
+            out.write(json.dumps({"i": i, "pad": "x" * 200}) + "\n")
+    cut = tmp_path / "cut.zst"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    rows = list(iter_json_lines(cut))
+    good = [o["i"] for _, o, e in rows if e is None]
+    assert good == list(range(len(good))) and 0 < len(good) < 3000
+    assert rows[-1][2].reason == "truncated .zst (stream ends mid-frame)"
+    assert str(rows[-1][2]).startswith(f"{cut}:{rows[-1][0]}:")
+
+    latin = tmp_path / "latin.ndjson"
+    latin.write_bytes(b'{"t": "ok"}\n{"t": "caf\xe9"}\n')
+    (_, first, _), (line, _, error) = iter_json_lines(latin)
+    assert first == {"t": "ok"} and line == 2 and error.reason.startswith("not UTF-8")
