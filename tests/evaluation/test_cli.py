@@ -134,3 +134,19 @@ def test_bad_task_file_names_the_file(tmp_path):
     bad.write_text("kind: zero_shot\nprompt: hi\nlabels: [a]\n")
     with pytest.raises(ValueError, match="at least two"):
         eval_cli("--model", "unused", "--task", bad, "--data", "unused")
+
+
+def test_judge_task_through_the_cli(tiny_path, image_data, tmp_path):
+    """A `kind: judge` task: the model captions, a judge chat model (here the tiny one) grades; no score is counted."""
+    task = tmp_path / "judged.yaml"
+    task.write_text("kind: judge\nmedia_column: image\nprompt: Describe this image in detail.\nmax_new_tokens: 4\n"
+                    "judge_criteria: [correctness, quality]\n")
+    out = tmp_path / "run"
+    eval_cli("--model", tiny_path, "--task", task, "--data", image_data, "--limit", 2, "--judge-model", tiny_path,
+             "--output-dir", out)
+    result = json.loads((out / "results.json").read_text())["tasks"]["judged"]
+    predictions = [json.loads(line) for line in (out / "judged" / "predictions.jsonl").read_text().splitlines()]
+    assert result["n"] == 2 and {"correctness", "quality"} <= set(result) and "detail" not in result
+    scored = sum(p[c] is not None for p in predictions for c in ("correctness", "quality"))
+    assert result["n_unparsable"] == 4 - scored
+    assert all("correctness_answer" in p and "answer" in p for p in predictions)

@@ -44,19 +44,16 @@ def run(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     import torch
-    from transformers import AutoModelForCausalLM, AutoProcessor
-
-    import hf_behavior  # noqa: F401  (registers BehaviorLlava with the Auto classes)
 
     from .reports import bar_plot, results_markdown
     from .runner import run_task
+    from .scoring import load_chat_model
 
     tasks = [load_task(name) for name in args.task]  # fail on a bad task file before loading anything heavy
     output_dir = args.output_dir or Path("eval_results") / Path(args.model.rstrip("/")).name
     output_dir.mkdir(parents=True, exist_ok=True)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = AutoModelForCausalLM.from_pretrained(args.model).to(device).eval()
-    processor = AutoProcessor.from_pretrained(args.model)
+    model, processor = load_chat_model(args.model, device)
     judge = None
     judge_tasks = [task for task in tasks if task.kind == "judge"]
     if judge_tasks:

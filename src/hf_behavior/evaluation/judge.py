@@ -1,7 +1,7 @@
 """LLM-as-judge for dense captions with the paper's Listings 2-4 (correctness, detail, quality; scores 1-10).
 
 The paper used GPT-4V; here the judge is any chat VLM whose processor speaks the transformers multimodal chat
-format (`load_judge(path)`), so a local open model (or our own) can stand in. Answers the judge gives without a
+format (`load_judge(path)`, the same loader `hf-behavior eval --model` uses), so a local open model (or our own) can stand in. Answers the judge gives without a
 1-10 score are counted per criterion, never averaged in as zeros.
 """
 
@@ -12,7 +12,9 @@ import re
 from collections.abc import Sequence
 
 from .prompts import JUDGE_CRITERIA, JUDGE_SYSTEM
-from .scoring import generate_answers
+from .scoring import generate_answers, load_chat_model
+
+load_judge = load_chat_model  # any chat VLM can judge
 
 SCORE_RE = re.compile(r"(?<![\d.])(10|[1-9])(?:\s*/\s*10)?(?!\d|\.\d)")
 ANSWER_FORMAT = "Reply with the score only, a whole number from 1 to 10."
@@ -33,18 +35,6 @@ def parse_score(answer: str) -> int | None:
     """The first whole number 1-10 in the judge's answer ("8", "Score: 7/10"); None if there is none."""
     match = SCORE_RE.search(answer or "")
     return int(match.group(1)) if match else None
-
-
-def load_judge(path: str, device: str | None = None):
-    """(model, processor) of a chat VLM to use as judge."""
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    import hf_behavior  # noqa: F401  (so a BehaviorLlava checkpoint can judge too)
-
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = AutoModelForImageTextToText.from_pretrained(path).to(device).eval()
-    return model, AutoProcessor.from_pretrained(path)
 
 
 def judge_captions(

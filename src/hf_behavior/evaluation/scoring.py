@@ -14,6 +14,20 @@ import torch
 Segment = tuple[str, bool]
 
 
+def load_chat_model(path: str, device: str | None = None):
+    """(model, processor) of any chat VLM: through AutoModelForImageTextToText, else AutoModelForCausalLM."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor
+
+    import hf_behavior  # noqa: F401  (registers BehaviorLlava with the Auto classes)
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(path)
+    except ValueError:  # a config the image-text-to-text mapping does not know: a plain causal LM
+        model = AutoModelForCausalLM.from_pretrained(path)
+    return model.to(device).eval(), AutoProcessor.from_pretrained(path)
+
+
 def encode_prompts(processor, conversations: Sequence[list[dict]]):
     """The processor's batch encoding of the prompts (media included), ending with the generation prompt."""
     return processor.apply_chat_template(
