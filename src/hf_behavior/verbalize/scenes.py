@@ -8,10 +8,12 @@ skips most of that work while feeding the very same detector.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from scenedetect import ContentDetector, FrameTimecode
 from scenedetect.scene_manager import get_scenes_from_cuts
@@ -71,12 +73,26 @@ def scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
 def iter_frame_batches(
     path: str | Path, width: int, height: int, batch_size: int = 64, num_threads: int = 0
 ) -> Iterator[np.ndarray]:
-    """Decode every frame at (width, height) with decord, yielding RGB uint8 batches [B, H, W, 3]."""
+    """Decode every frame at (width, height) with decord, yielding RGB uint8 batches [B, H, W, 3].
+
+    The next batch is decoded in a background thread (decord releases the GIL) while the caller works
+    on the current one.
+    """
     import decord
 
     reader = decord.VideoReader(str(path), width=width, height=height, num_threads=num_threads)
-    for start in range(0, len(reader), batch_size):
-        yield reader.get_batch(list(range(start, min(start + batch_size, len(reader))))).asnumpy()
+    starts = range(0, len(reader), batch_size)
+
+    def decode(start: int) -> np.ndarray:
+        return reader.get_batch(list(range(start, min(start + batch_size, len(reader))))).asnumpy()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(decode, starts[0]) if starts else None
+        for start in starts[1:]:
+            batch, pending = pending.result(), pool.submit(decode, start)
+            yield batch
+        if pending is not None:
+            yield pending.result()
 
 
 def detect_scenes(
@@ -86,19 +102,17 @@ def detect_scenes(
     fps = float(fps)
     detector = ContentDetector(threshold=threshold, min_scene_len=min_scene_len)
     cuts: list[FrameTimecode] = []
-    changes: list[np.ndarray] = []
-    previous_luma = None
+    changes: list[float] = []
+    previous_gray = None
     frame_index = 0
     for batch in frame_batches:
-        bgr = np.ascontiguousarray(batch[..., ::-1])  # ContentDetector converts BGR -> HSV
-        for frame in bgr:
-            cuts += detector.process_frame(FrameTimecode(frame_index, fps), frame)
+        for frame in batch:
+            # ContentDetector expects OpenCV's BGR order
+            cuts += detector.process_frame(FrameTimecode(frame_index, fps), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+            changes.append(0.0 if previous_gray is None else cv2.mean(cv2.absdiff(gray, previous_gray))[0])
+            previous_gray = gray
             frame_index += 1
-        luma = batch.mean(axis=3, dtype=np.float32)
-        stacked = luma if previous_luma is None else np.concatenate([previous_luma[None], luma])
-        batch_change = np.abs(np.diff(stacked, axis=0)).mean(axis=(1, 2))
-        changes.append(np.concatenate([[0.0], batch_change]) if previous_luma is None else batch_change)
-        previous_luma = luma[-1]
     if frame_index == 0:
         raise ValueError("no frame could be decoded")
     cuts += detector.post_process(FrameTimecode(frame_index - 1, fps))
@@ -106,4 +120,4 @@ def detect_scenes(
         sorted(set(cuts)), start_pos=FrameTimecode(0, fps), end_pos=FrameTimecode(frame_index, fps)
     )
     scenes = [(start.frame_num, end.frame_num) for start, end in spans]
-    return SceneDetection(scenes=scenes, frame_change=np.concatenate(changes).astype(np.float32), fps=fps)
+    return SceneDetection(scenes=scenes, frame_change=np.array(changes, dtype=np.float32), fps=fps)
