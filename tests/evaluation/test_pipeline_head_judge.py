@@ -44,15 +44,21 @@ def test_pipeline_structure_from_random_model(simulate):
 
 def test_pipeline_parses_the_listing1_answer(simulate):
     video = frames(3, seed=7)
-    result = simulate(video, title="Colour cuts", channel="Tiny Films", asr="go further", max_new_tokens=200,
-                      prefix_allowed_tokens_fn=force(simulate.processor.tokenizer, " " + ANSWER))
-    assert result == {
+    tokenizer = simulate.processor.tokenizer
+    expected = {
         "like_percent": 2.5,
         "comments": ["love it", "so cool"],
         "replay": [0.8, 0.3],
         "scenes": ["The scene shows a red square on a blue background.", "The scene shows a cat and a dog."],
         "raw": ANSWER,
     }
+    result = simulate(video, title="Colour cuts", channel="Tiny Films", asr="go further", max_new_tokens=200,
+                      prefix_allowed_tokens_fn=force(tokenizer, " " + ANSWER))
+    assert result == expected
+    # Batched: a video and an image of different prompt lengths, left-padded into one generate() call.
+    batched = simulate([video, {"media": frames(1, seed=8)[0], "title": "A much longer title for this image"}],
+                       batch_size=2, max_new_tokens=200, prefix_allowed_tokens_fn=force(tokenizer, " " + ANSWER))
+    assert batched == [expected, expected]
 
 
 def test_behaviour_head_trains_round_trips_and_reaches_the_pipeline(tmp_path):
@@ -98,6 +104,8 @@ def test_behaviour_head_trains_round_trips_and_reaches_the_pipeline(tmp_path):
         sequence = reloaded.generate(**inputs, max_new_tokens=5, do_sample=False)
         expected = reloaded(**{**inputs, "input_ids": sequence, "attention_mask": torch.ones_like(sequence)})
     assert result["head_log_likes"] == pytest.approx(expected.behavior_prediction.item(), abs=1e-5)
+    batched = simulate([image, image], title="new post", max_new_tokens=5, batch_size=2)
+    assert [row["head_log_likes"] for row in batched] == pytest.approx([result["head_log_likes"]] * 2, abs=1e-4)
 
 
 @pytest.mark.parametrize(

@@ -61,36 +61,65 @@ class BehaviorSimulationPipeline(Pipeline):
         preprocess_params = {k: v for k, v in zip(QUESTION_FIELDS, question) if v is not None}
         return preprocess_params, {"generate_kwargs": generate_kwargs}, {}
 
-    def preprocess(self, inputs, **question):
+    def __call__(self, inputs, batch_size: int | None = None, **kwargs):
+        """As any pipeline; a list with `batch_size > 1` is encoded and generated in left-padded batches."""
+        batch_size = batch_size or self._batch_size or 1
+        if not isinstance(inputs, list) or batch_size == 1:
+            return super().__call__(inputs, **kwargs)
+        preprocess_params, forward_params, _ = self._sanitize_parameters(**kwargs)
+        preprocess_params = {**self._preprocess_params, **preprocess_params}
+        forward_params = {**self._forward_params, **forward_params}
+        results = []
+        for start in range(0, len(inputs), batch_size):
+            chunk = [self._messages(item, **preprocess_params) for item in inputs[start : start + batch_size]]
+            model_inputs = self._encode(chunk).to(self.device)
+            with torch.no_grad():
+                results += self._results(self._forward(model_inputs, **forward_params))
+        return results
+
+    def _messages(self, inputs, **question) -> list[dict]:
         if isinstance(inputs, dict) and "media" in inputs:
             question = {**question, **{k: inputs[k] for k in QUESTION_FIELDS if inputs.get(k) is not None}}
             inputs = inputs["media"]
         block, kind = media_block(inputs)
-        messages = behavior_messages(block, kind, **question)
+        return behavior_messages(block, kind, **question)
+
+    def _encode(self, conversations: list[list[dict]]):
+        self.processor.tokenizer.padding_side = "left"
         return self.processor.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+            conversations, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+            processor_kwargs={"padding": True},
         )
 
+    def preprocess(self, inputs, **question):
+        return self._encode([self._messages(inputs, **question)])
+
     def _forward(self, model_inputs, generate_kwargs=None):
+        pad_token_id = self.processor.tokenizer.pad_token_id
         generate_kwargs = self._prepare_generate_kwargs(generate_kwargs or {})
-        generate_kwargs.setdefault("pad_token_id", self.processor.tokenizer.pad_token_id)
+        generate_kwargs.setdefault("pad_token_id", pad_token_id)
         generate_kwargs.setdefault("max_new_tokens", 512)
         prompt_length = model_inputs["input_ids"].shape[1]
         sequences = self.model.generate(**model_inputs, **generate_kwargs)
-        outputs = {"generated": sequences[:, prompt_length:]}
+        generated = sequences[:, prompt_length:]
+        outputs = {"generated": generated}
         if getattr(self.model, "behavior_head", None) is not None:
             # The head reads the last token of the whole conversation, as in training: prompt + generated answer.
-            conversation = {**model_inputs, "input_ids": sequences, "attention_mask": torch.ones_like(sequences)}
-            with torch.no_grad():
-                outputs["head_log_likes"] = self.model(**conversation).behavior_prediction
+            attention_mask = torch.cat([model_inputs["attention_mask"], (generated != pad_token_id).long()], dim=1)
+            conversation = {**model_inputs, "input_ids": sequences, "attention_mask": attention_mask}
+            outputs["head_log_likes"] = self.model(**conversation).behavior_prediction
         return outputs
 
-    def postprocess(self, model_outputs):
-        answer = self.processor.batch_decode(model_outputs["generated"], skip_special_tokens=True)[0].strip()
-        result = parse_behavior_answer(answer)
+    def _results(self, model_outputs) -> list[dict]:
+        answers = self.processor.batch_decode(model_outputs["generated"], skip_special_tokens=True)
+        results = [parse_behavior_answer(answer.strip()) for answer in answers]
         if "head_log_likes" in model_outputs:
-            result["head_log_likes"] = float(model_outputs["head_log_likes"].reshape(-1)[0])
-        return result
+            for result, value in zip(results, model_outputs["head_log_likes"].reshape(-1).tolist()):
+                result["head_log_likes"] = float(value)
+        return results
+
+    def postprocess(self, model_outputs):
+        return self._results(model_outputs)[0]
 
 
 PIPELINE_REGISTRY.register_pipeline(
