@@ -1,17 +1,14 @@
 """Prompts used at evaluation time: the Listing-1 behaviour question and the Listings 2-4 judge instructions.
 
-The Listing-1 user turn mirrors `/work/shared/TEMPLATES.md` and the wording of `hf_behavior.data.templates`, which
-builds the training version of the same turn from a full record. That builder asks only the questions whose answers
-the record holds (so it returns None for new content with no likes yet) and takes media as paths, so inference builds
-the question here from title / channel / ASR and any media block.
+The Listing-1 user turn is the one `hf_behavior.data.templates` builds for training, but that builder asks only the
+questions whose answers the record holds (it returns None for new content with no likes yet) and takes media as
+paths; inference asks every behaviour question here, reusing the templates' `intro` sentence, about any media block.
 """
 
 from __future__ import annotations
 
-BEHAVIOR_SYSTEM = (
-    "You are an AI visual assistant. You are given a detailed description of a media, followed by the actual media. "
-    "Answer all questions as if you are seeing the media."
-)
+from hf_behavior.data.templates import SYSTEM_PROMPT as BEHAVIOR_SYSTEM
+from hf_behavior.data.templates import intro
 
 
 def behavior_question(
@@ -24,21 +21,14 @@ def behavior_question(
     ask_replay: bool | None = None,
 ) -> str:
     """The Listing-1 user text (without the media placeholder), worded as `hf_behavior.data.templates` words it for
-    training; missing fields drop their sentence. The replay question is asked for videos unless `ask_replay`."""
+    training (its `intro` writes the first sentences); missing fields drop their sentence. The replay question is
+    asked for videos unless `ask_replay` says otherwise."""
     if media_type not in ("video", "image"):
         raise ValueError(f"media_type must be 'video' or 'image', got {media_type!r}")
     kind = media_type
-    titled = f' is titled "{title}"' if title else ""
-    if brand and channel:
-        text = f"The {kind} advertisement{titled or ' is'} for the brand {channel}."
-    elif subreddit:
-        text = f"The {kind} posted on r/{subreddit}{titled}." if title else f"The {kind} is posted on r/{subreddit}."
-    elif channel:
-        text = f"The {kind}{titled} and was posted by {channel}." if title else f"The {kind} was posted by {channel}."
-    else:
-        text = f"The {kind}{titled}." if title else f"The {kind} is given."
-    if asr and kind == "video":
-        text += f' The audio in the {"ad" if brand else "video"} says "{" ".join(asr.split())}".'
+    record = {"media_kind": kind, "title": title or "", "channel": channel, "asr": asr, "brand": brand,
+              "subreddit": subreddit}
+    text = intro(record, with_title=bool(title))
     describe = "write scene by scene description of the video" if kind == "video" else "write a description of the image"
     text += (
         f" Analyze this {kind} deeply, then {describe} and answer the following questions. What percentage of viewers "
