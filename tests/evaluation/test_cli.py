@@ -40,7 +40,8 @@ def test_eval_writes_json_markdown_and_resumes(tiny_path, image_data, tmp_path, 
                     "--batch-size", 3, "--output-dir", out) == 0
     results = json.loads((out / "results.json").read_text())
     result = results["tasks"]["image-emotion-8"]
-    predictions = [json.loads(line) for line in (out / "image-emotion-8" / "predictions.jsonl").read_text().splitlines()]
+    predictions_file = out / "image-emotion-8" / "predictions.jsonl"
+    predictions = [json.loads(line) for line in predictions_file.read_text().splitlines()]
     scored = [p for p in predictions if "error" not in p]
     assert len(predictions) == 5 and len(scored) == 4
     assert result["n"] == 4 and result["n_failed"] == 1 and result["failures"] == {"FileNotFoundError": 1}

@@ -1,7 +1,8 @@
 """LLM-as-judge for dense captions with the paper's Listings 2-4 (correctness, detail, quality; scores 1-10).
 
 The paper used GPT-4V; here the judge is any chat VLM whose processor speaks the transformers multimodal chat
-format (`load_judge(path)`, the same loader `hf-behavior eval --model` uses), so a local open model (or our own) can stand in. Answers the judge gives without a
+format (`load_judge(path)`, the same loader `hf-behavior eval --model` uses), so a local open model (or our own)
+can stand in. Answers the judge gives without a
 1-10 score are counted per criterion, never averaged in as zeros.
 """
 

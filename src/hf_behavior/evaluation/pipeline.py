@@ -46,7 +46,8 @@ class BehaviorSimulationPipeline(Pipeline):
     """Media (+ optional title / channel / ASR transcript) in; simulated likes, comments and replay graph out.
 
     Inputs are one media item (or a dict `{"media": ..., "title": ..., "channel": ..., "asr": ...}`) or a list of
-    them (`brand=True` words the question as an ad, `subreddit=` as a Reddit post); generation parameters (`max_new_tokens`, `do_sample`, ...) pass through to `generate()`.
+    them (`brand=True` words the question as an ad, `subreddit=` as a Reddit post); generation parameters
+    (`max_new_tokens`, `do_sample`, ...) pass through to `generate()`.
     """
 
     _load_processor = True

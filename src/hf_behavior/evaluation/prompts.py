@@ -29,7 +29,9 @@ def behavior_question(
     record = {"media_kind": kind, "title": title or "", "channel": channel, "asr": asr, "brand": brand,
               "subreddit": subreddit}
     text = intro(record, with_title=bool(title))
-    describe = "write scene by scene description of the video" if kind == "video" else "write a description of the image"
+    describe = (
+        "write scene by scene description of the video" if kind == "video" else "write a description of the image"
+    )
     text += (
         f" Analyze this {kind} deeply, then {describe} and answer the following questions. What percentage of viewers "
         f"would like this {kind}, and what would be the top-5 popular comments on this {kind}?"

@@ -83,7 +83,7 @@ def continuation_logprobs(
 
     media_inputs = {key: value for key, value in batch.items() if key not in ("input_ids", "attention_mask")}
     device = model.device
-    inputs = {key: value.to(device) if isinstance(value, torch.Tensor) else value for key, value in media_inputs.items()}
+    inputs = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in media_inputs.items()}
     logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), **inputs).logits
     logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
     targets = input_ids[:, 1:].to(device)
@@ -127,7 +127,9 @@ def span_segments(text: str, spans: Sequence[tuple[int, int]], prefix: str = " "
     return [segment for segment in segments if segment[0]]
 
 
-def span_nlls(model, processor, conversations: Sequence[list[dict]], answers: Sequence[str], spans) -> list[list[float]]:
+def span_nlls(
+    model, processor, conversations: Sequence[list[dict]], answers: Sequence[str], spans
+) -> list[list[float]]:
     """Per-token negative log-likelihood of the given character spans of each reference answer."""
     continuations = [span_segments(answer, answer_spans) for answer, answer_spans in zip(answers, spans)]
     return [(-scores).tolist() for scores in continuation_logprobs(model, processor, conversations, continuations)]
