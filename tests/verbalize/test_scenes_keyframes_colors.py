@@ -83,3 +83,28 @@ def test_palette_names_and_segmenter_foreground():
     mask = segments_foreground_mask(segments, height, width)
     assert mask.sum() == 10 * 15 and mask[5:15, 10:25].all()
     assert segments_foreground_mask(segments[:1], height, width) is None  # one segment: use the centre fallback
+
+
+def test_segmentation_pipeline_by_path_feeds_the_colours(tmp_path):
+    import torch
+    from transformers import SegformerConfig, SegformerForSemanticSegmentation, SegformerImageProcessor
+
+    from hf_behavior.verbalize.colors import Segmenter
+
+    config = SegformerConfig(num_encoder_blocks=1, depths=[1], sr_ratios=[1], hidden_sizes=[8], patch_sizes=[3],
+                             strides=[2], num_attention_heads=[1], mlp_ratios=[1], decoder_hidden_size=8,
+                             id2label={0: "background", 1: "thing"}, label2id={"background": 0, "thing": 1})
+    torch.manual_seed(0)
+    SegformerForSemanticSegmentation(config).save_pretrained(tmp_path)
+    SegformerImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path)
+
+    segmenter = Segmenter(str(tmp_path), batch_size=2)
+    images = [Image.fromarray(frame) for frame in painted_frames([("blue", "yellow", 1), ("gray", "red", 1)])]
+    segments = segmenter(images)
+    assert len(segments) == 2
+    for image, image_segments in zip(images, segments):
+        assert image_segments and all(s["label"] in {"background", "thing"} for s in image_segments)
+        assert all(s["mask"].size == image.size for s in image_segments)
+    colours = describe_colors(images[:1], segments[:1])
+    assert set(colours["foreground_colors"]) | set(colours["background_colors"]) <= {"blue", "yellow", "gray"}
+    assert colours["foreground_colors"] and colours["background_colors"]
