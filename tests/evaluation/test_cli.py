@@ -105,26 +105,38 @@ def test_user_yaml_task_and_compare(tiny_path, image_data, tmp_path, capsys):
 
 
 def test_behaviour_tasks_on_video(tiny_path, tmp_path):
-    """Shipped comment-perplexity on chat records, and a generation task whose unparsable answers are counted."""
+    """Shipped comment-perplexity on chat records; likes / replay / caption generation tasks (unparsable counted)."""
     video = write_scene_video(tmp_path / "clip.mp4", seconds_per_scene=1, fps=2)
     chat = behavior_messages({"type": "video", "path": "clip.mp4"}, "video", title="Colour cuts")
     chat.append({"role": "assistant", "content": [{"type": "text", "text": ANSWER}]})
     Dataset.from_list([
-        {"messages": json.dumps(chat), "video": video.name, "title": "Colour cuts", "like_percent": 2.5},
-        {"messages": json.dumps(chat), "video": video.name, "title": "Colour cuts", "like_percent": 4.0},
+        {"messages": json.dumps(chat), "video": video.name, "title": "Colour cuts", "like_percent": 2.5,
+         "replay": [0.8, 0.3]},
+        {"messages": json.dumps(chat), "video": video.name, "title": "Colour cuts", "like_percent": 4.0,
+         "replay": [0.1, 0.9]},
     ]).to_parquet(tmp_path / "behaviour.parquet")
     likes_task = tmp_path / "quick-likes.yaml"
     likes_task.write_text("kind: likes_r2\nmedia_column: video\nmedia_type: video\nprompt: listing1\n"
                           "title_column: title\ntarget_column: like_percent\nmax_new_tokens: 6\n")
+    replay_task, caption_task = tmp_path / "quick-replay.yaml", tmp_path / "quick-caption.yaml"
+    replay_task.write_text(likes_task.read_text().replace("likes_r2", "replay").replace("like_percent", "replay"))
+    caption_task.write_text("kind: generation\nmedia_column: video\nmedia_type: video\nprompt: Give it a title.\n"
+                            "answer_column: title\nmax_new_tokens: 4\n")
     out = tmp_path / "run"
-    eval_cli("--model", tiny_path, "--task", "comment-perplexity", likes_task, "--data",
+    eval_cli("--model", tiny_path, "--task", "comment-perplexity", likes_task, replay_task, caption_task, "--data",
              tmp_path / "behaviour.parquet", "--output-dir", out)
     results = json.loads((out / "results.json").read_text())["tasks"]
     ppl = results["comment-perplexity"]
     assert ppl["n"] == 2 and ppl["n_without_span"] == 0 and ppl["perplexity"] > 1
     likes = results["quick-likes"]
     assert likes["n"] == 2 and likes["n_parsed"] + likes["n_unparsable"] == 2
-    assert "| quick-likes | likes_r2 |" in (out / "results.md").read_text()
+    replay = results["quick-replay"]
+    assert replay["n"] == 2 and replay["n_unparsable"] + replay["n_length_mismatch"] <= 2
+    caption = results["quick-caption"]
+    assert caption["n"] == 2 and 0 <= caption["bleu"] <= 1 and 0 <= caption["rougeL"] <= 1
+    markdown = (out / "results.md").read_text()
+    assert "| quick-likes | likes_r2 |" in markdown and "| quick-replay | replay_mae |" in markdown
+    assert "| quick-caption | meteor |" in markdown
 
 
 def test_bad_task_file_names_the_file(tmp_path):
