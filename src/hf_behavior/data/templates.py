@@ -251,42 +251,50 @@ def _m3l_metadata(record, last: str) -> str:
     return "\n\n".join(lines)
 
 
-def content_simulation_messages(record) -> list[dict] | None:
-    """M3L content simulation: predict the post's caption (title) from username, date, time, likes and media."""
+def _m3l_chat(record, task: str, fields: str, review: str, given: str, target: str, answer) -> list[dict] | None:
+    """The M3L wizard prompt (deck wording kept verbatim): task, listed fields, review hint, metadata, [MASK]."""
     likes = _get(record, "likes")
     if likes is None:
         return None
     kind = _get(record, "media_kind", "video")
     user = (
-        "You are content creating wizard. Today I challenge you to predict a caption for an post that was posted "
-        "in the past. I'll provide you with the following information regarding the post:\n\n"
-        "Username, Date of post release, Time of post release and No of likes\n\n"
-        "Review the username and date as there could be some insights relevant for the caption. Identify the "
-        f"material/person/objects in the {kind} and align the caption accordingly. This will help to predict a "
-        f"better caption.\n\nNow given the {kind},\n\n"
-        + _m3l_metadata(record, f"Likes received is {likes}.")
-        + "\n\nPredicted Caption: [MASK]"
+        f"You are content creating wizard. Today I challenge you to predict {task} that was posted in the past. "
+        f"I'll provide you with the following information regarding the post:\n\n{fields}\n\n"
+        f"{review.format(kind=kind)}\n\nNow given the {kind},\n\n"
+        + _m3l_metadata(record, given.format(likes=likes, caption=" ".join(_get(record, "title", "").split())))
+        + f"\n\n{target}: [MASK]"
     )
-    return _chat(user, record, f"Predicted Caption: {' '.join(_get(record, 'title', '').split())}", system=None)
+    return _chat(user, record, f"{target}: {answer(record)}", system=None)
+
+
+def content_simulation_messages(record) -> list[dict] | None:
+    """M3L content simulation: predict the post's caption (title) from username, date, time, likes and media."""
+    return _m3l_chat(
+        record,
+        task="a caption for an post",
+        fields="Username, Date of post release, Time of post release and No of likes",
+        review="Review the username and date as there could be some insights relevant for the caption. Identify the "
+        "material/person/objects in the {kind} and align the caption accordingly. This will help to predict a "
+        "better caption.",
+        given="Likes received is {likes}.",
+        target="Predicted Caption",
+        answer=lambda r: " ".join(_get(r, "title", "").split()),
+    )
 
 
 def behavior_simulation_messages(record) -> list[dict] | None:
     """M3L behaviour simulation: predict the number of likes from username, date, time, caption and media."""
-    likes = _get(record, "likes")
-    if likes is None:
-        return None
-    kind = _get(record, "media_kind", "video")
-    user = (
-        "You are content creating wizard. Today I challenge you to predict a the number of likes for a post that "
-        "was posted in the past. I'll provide you with the following information regarding the post:\n\n"
-        "Username Date of post release Time of post release Caption\n\n"
-        "Review the username and date as there could be some insights relevant for the number of likes. Identify "
-        f"the material/person/objects in the {kind} and obtain the number of likes. . This will help to predict "
-        f"the number of likes.\n\nNow given the {kind},\n\n"
-        + _m3l_metadata(record, f"Caption is {' '.join(_get(record, 'title', '').split())}.")
-        + "\n\nPredicted Number of likes : [MASK]"
+    return _m3l_chat(
+        record,
+        task="a the number of likes for a post",
+        fields="Username Date of post release Time of post release Caption",
+        review="Review the username and date as there could be some insights relevant for the number of likes. "
+        "Identify the material/person/objects in the {kind} and obtain the number of likes. . This will help to "
+        "predict the number of likes.",
+        given="Caption is {caption}.",
+        target="Predicted Number of likes ",
+        answer=lambda r: _get(r, "likes"),
     )
-    return _chat(user, record, f"Predicted Number of likes : {likes}", system=None)
 
 
 def salicon_object_messages(image: Mapping, ranked_objects: list[str]) -> list[dict]:
