@@ -98,11 +98,6 @@ def iter_json_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int
         yield line_no + 1, None, LineError(str(path), line_no + 1, "truncated .zst (stream ends mid-frame)")
 
 
-def count_lines(path: str | Path) -> int:
-    """Number of newline-terminated lines (for progress bars); cheap for plain files, a full pass for `.zst`."""
-    return sum(1 for _ in _raw_lines(Path(path), []))
-
-
 def open_text(path: str | Path) -> io.TextIOBase:
     """Open a plain or `.zst` text file for writing fixtures and dumps."""
     path = Path(path)
