@@ -81,7 +81,6 @@ class BehaviorLlavaPreTrainedModel(PreTrainedModel):
     _supports_flash_attn = True
     _supports_sdpa = True
     _supports_attention_backend = True
-    _keep_in_fp32_modules = []
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Map every Auto class we support in `auto_map`, so `trust_remote_code=True` loads without hf_behavior."""
@@ -226,8 +225,8 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
         image_features = video_features = None
         if inputs_embeds is None:
             # Placeholder ids may lie outside the LLM vocabulary (LLaMA-VID checkpoints); embed them as token 0.
-            placeholders = (input_ids == self.config.image_token_id) | (input_ids == self.config.video_token_id)
-            inputs_embeds = self.get_input_embeddings()(input_ids.masked_fill(placeholders, 0))
+            text_ids = input_ids.masked_fill(_placeholder_mask(input_ids, self.config), 0)
+            inputs_embeds = self.get_input_embeddings()(text_ids)
 
         if pixel_values is not None:
             image_features, inputs_embeds = self._splice(
@@ -280,6 +279,10 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
             pixel_values, frame_counts, is_video, qformer_ids, qformer_mask, sample_index
         ).to(inputs_embeds.device, inputs_embeds.dtype)
         return features, inputs_embeds.masked_scatter(mask.unsqueeze(-1), features)
+
+
+def _placeholder_mask(input_ids: torch.LongTensor, config: BehaviorLlavaConfig) -> torch.BoolTensor:
+    return (input_ids == config.image_token_id) | (input_ids == config.video_token_id)
 
 
 def _avg_pool_patches(patches: torch.Tensor, kernel: int) -> torch.Tensor:
@@ -358,8 +361,7 @@ class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
         lm_loss = None
         if labels is not None:
             if input_ids is not None:
-                placeholders = (input_ids == self.config.image_token_id) | (input_ids == self.config.video_token_id)
-                labels = labels.masked_fill(placeholders, -100)
+                labels = labels.masked_fill(_placeholder_mask(input_ids, self.config), -100)
             lm_loss = self.loss_function(
                 logits=logits, labels=labels, vocab_size=self.config.text_config.vocab_size, **kwargs
             )
