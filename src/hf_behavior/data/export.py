@@ -19,13 +19,13 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from ..resources import resource_path
 from .filters import load_filter_configs
 from .pipeline import Inputs, finalize, ingest, ingest_funnel, record_shards
 from .report import Funnel
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-BUILDERS = {"blift": REPO_ROOT / "dataset_builder" / "blift.py", "salicon": REPO_ROOT / "dataset_builder" / "salicon.py"}
-CARD_TEMPLATE = REPO_ROOT / "model_cards" / "blift_dataset.md"
+BUILDERS = {name: resource_path(f"dataset_builder/{name}.py") for name in ("blift", "salicon")}
+CARD_TEMPLATE = resource_path("model_cards/blift_dataset.md")
 BLIFT_CONFIGS = (
     "reddit_images", "reddit_videos", "youtube_videos", "blift", "blift_no_behavior", "blift_likes",
     "blift_titles", "blift_comments", "content_simulation", "behavior_simulation",
