@@ -2,7 +2,7 @@
 
 Importing the package registers BehaviorLlava with the transformers Auto classes, so that
 `AutoModel`, `AutoModelForCausalLM`, `AutoModelForImageTextToText`, `AutoProcessor` and `AutoVideoProcessor`
-resolve to our classes without `trust_remote_code`.
+resolve to our classes without `trust_remote_code`, and registers the `behavior-simulation` pipeline task.
 """
 
 from transformers import (
@@ -32,7 +32,10 @@ AutoProcessor.register(BehaviorLlavaConfig, BehaviorLlavaProcessor, exist_ok=Tru
 AutoVideoProcessor.register(BehaviorLlavaConfig, BehaviorLlavaVideoProcessor, exist_ok=True)
 AutoImageProcessor.register(BehaviorLlavaConfig, fast_image_processor_class=LlavaImageProcessor, exist_ok=True)
 
+from .evaluation.pipeline import BehaviorSimulationPipeline  # noqa: E402  (registers "behavior-simulation")
+
 __all__ = [
+    "BehaviorSimulationPipeline",
     "BehaviorLlavaConfig",
     "BehaviorLlavaForCausalLM",
     "BehaviorLlavaModel",

@@ -5,7 +5,7 @@ import torch
 from conftest import ANSWER, frames
 from transformers import AutoModelForCausalLM, pipeline
 
-import hf_behavior.evaluation  # noqa: F401  (registers the pipeline task)
+import hf_behavior  # noqa: F401  (registers the pipeline task)
 from hf_behavior.evaluation import BehaviorSimulationPipeline
 from hf_behavior.evaluation.judge import judge_captions, judge_messages, judge_metrics, parse_score
 from hf_behavior.evaluation.prompts import behavior_messages

@@ -1,6 +1,6 @@
 """`pipeline("behavior-simulation")`: how will people react to this video or image?
 
-    import hf_behavior.evaluation  # registers the task
+    import hf_behavior  # registers the task
     simulate = pipeline("behavior-simulation", model="path/to/behavior-llava")
     simulate("ad.mp4", title="Perfect 10", channel="Kia America", brand=True)
     # {"like_percent": 2.5, "comments": [...], "replay": [...], "scenes": [...], "raw": "..."}
