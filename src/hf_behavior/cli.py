@@ -20,6 +20,7 @@ COMMANDS = {
     "build-blift": ("hf_behavior.data.export", "build the BLIFT dataset from raw dumps into parquet + card"),
     "verbalize": ("hf_behavior.verbalize.run", "scene-by-scene verbalization sidecars for media files"),
     "eval": ("hf_behavior.evaluation.cli", "evaluate a model on a task (zero-shot, perplexity, R², ...)"),
+    "tiny-data": ("hf_behavior.training.tiny_data", "write the tiny model + BLIFT + LLaVA-JSON inputs of tiny_cpu.yaml"),
 }
 
 

@@ -2,7 +2,9 @@
 
 TRL has no video column, so this collator renders each sample's `messages` through the processor's chat template
 (which loads the media), and turns the template's `{% generation %}` mask into labels. A sample whose media cannot
-be loaded is dropped from the batch with a warning and counted, never a crash deep into a run.
+be loaded is dropped from the batch with a warning and counted, never a crash deep into a run. Sequences longer
+than `max_length` are cut at the end; a sample whose visual tokens would be cut is dropped and counted instead
+(half a video's tokens cannot be matched with its frames).
 """
 
 import logging
@@ -15,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
 MEDIA_ERRORS = (OSError, ValueError, RuntimeError)
+SEQUENCE_KEYS = ("input_ids", "attention_mask", "assistant_masks")
 
 
 @dataclass
@@ -25,38 +28,53 @@ class BehaviorLlavaCollator:
     skipped: Counter = field(default_factory=Counter)
 
     def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        conversations = [example[self.messages_key] for example in examples]
         try:
-            batch = self._encode(conversations)
+            batch = self._encode([example[self.messages_key] for example in examples])
         except MEDIA_ERRORS:
             # Find the broken samples one by one, so the error names them and the rest of the batch still trains.
-            conversations = [conv for example, conv in zip(examples, conversations) if self._loads(example, conv)]
-            if not conversations:
-                raise ValueError(f"every sample of the batch failed to load ({dict(self.skipped)}); check the media")
-            batch = self._encode(conversations)
+            examples = [example for example in examples if self._loads(example)]
+            batch = self._encode([example[self.messages_key] for example in examples])
+        if self.max_length is not None and batch["input_ids"].shape[1] > self.max_length:
+            batch = self._cut(examples, batch)
         labels = batch["input_ids"].clone()
         labels[batch.pop("assistant_masks") == 0] = IGNORE_INDEX
         batch["labels"] = labels
         return dict(batch)
 
-    def _loads(self, example: dict, conversation: list[dict]) -> bool:
+    def _loads(self, example: dict) -> bool:
         try:
-            self._encode([conversation])
+            self._encode([example[self.messages_key]])
         except MEDIA_ERRORS as error:
-            self.skipped[type(error).__name__] += 1
-            logger.warning("dropping sample %s from the batch: %s", example.get("id", "?"), error)
+            self._skip(example, type(error).__name__, error)
             return False
         return True
 
+    def _cut(self, examples: list[dict], batch):
+        """Keep the first `max_length` tokens (right padding), dropping samples with visual tokens past the cut."""
+        placeholders = torch.tensor([self.processor.image_token_id, self.processor.video_token_id])
+        media_cut = torch.isin(batch["input_ids"][:, self.max_length :], placeholders).any(dim=1)
+        if media_cut.any():
+            for example, cut in zip(examples, media_cut.tolist()):
+                if cut:
+                    self._skip(example, "media past max_length", f"visual tokens beyond max_length={self.max_length}")
+            examples = [example for example, cut in zip(examples, media_cut.tolist()) if not cut]
+            batch = self._encode([example[self.messages_key] for example in examples])
+        for key in SEQUENCE_KEYS:
+            batch[key] = batch[key][:, : self.max_length]
+        return batch
+
+    def _skip(self, example: dict, reason: str, detail) -> None:
+        self.skipped[reason] += 1
+        logger.warning("dropping sample %s from the batch: %s", example.get("id", "?"), detail)
+
     def _encode(self, conversations: list[list[dict]]):
-        processor_kwargs = {"padding": True}
-        if self.max_length is not None:
-            processor_kwargs.update(truncation=True, max_length=self.max_length)
+        if not conversations:
+            raise ValueError(f"every sample of the batch was dropped ({dict(self.skipped)}); check the data")
         return self.processor.apply_chat_template(
             conversations,
             tokenize=True,
             return_dict=True,
             return_tensors="pt",
             return_assistant_tokens_mask=True,
-            processor_kwargs=processor_kwargs,
+            processor_kwargs={"padding": True, "padding_side": "right"},
         )
