@@ -79,7 +79,7 @@ def test_small_behaviour_set_is_repeated_in_whole_passes_never_fewer():
 
 
 def test_no_instruct_data_means_an_epoch_of_all_behaviour():
-    empty = instruct_set(0)
+    empty = behavior_set(8).select([]).select_columns(["messages"])
     mixed = mix(behavior_set(8), empty, ratio="1:1", epochs=1.5, seed=0)
     assert len(mixed) == 12 and sorted(mixed["id"][:8]) == sorted(f"b{k}" for k in range(8))
     rows = Dataset.from_dict({"id": ["x"], "messages": [[{"role": "user", "content": [text("q")]}]]})

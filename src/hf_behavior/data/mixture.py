@@ -196,7 +196,7 @@ def mix(behavior: Dataset, instruct: Dataset, ratio: str = "1:1", epochs: float 
     instruct data, one epoch = every behaviour sample. `epochs` = floor(epochs) such epochs, each with a fresh draw
     and shuffle, then the first round(frac * epoch size) samples of one more freshly drawn and shuffled epoch. All
     randomness comes from `seed`, so a seed gives the same rows in the same order. Columns: `id`, `messages`,
-    `source` (rows without a source get "behavior" / "instruct").
+    `source` (rows without a source get "behavior" / "instruct"); an empty dataset may lack columns.
     """
     b, i = parse_ratio(ratio)
     if not math.isfinite(epochs) or epochs <= 0:
@@ -207,11 +207,13 @@ def mix(behavior: Dataset, instruct: Dataset, ratio: str = "1:1", epochs: float 
         raise ValueError(f"ratio {ratio} needs {per_epoch} behaviour samples per epoch, but the behaviour dataset is empty")
     if not per_epoch + n_instruct:
         raise ValueError("both datasets are empty")
-    pool = concatenate_datasets([_mixture_columns(behavior, BEHAVIOR), _mixture_columns(instruct, INSTRUCT)])
+    parts = [_mixture_columns(data, source) for data, source in ((behavior, BEHAVIOR), (instruct, INSTRUCT)) if len(data)]
+    pool = concatenate_datasets(parts)  # behaviour rows first: instruct row k is pool row n_behavior + k
     rng = np.random.default_rng(seed)
 
     def epoch() -> np.ndarray:
-        rows = np.concatenate([_draw(rng, n_behavior, per_epoch) if per_epoch else np.empty(0, int), n_behavior + np.arange(n_instruct)])
+        behavior_rows = _draw(rng, n_behavior, per_epoch) if per_epoch else np.empty(0, dtype=np.int64)
+        rows = np.concatenate([behavior_rows, n_behavior + np.arange(n_instruct)])
         return rows[rng.permutation(len(rows))]
 
     whole, fraction = divmod(epochs, 1)
