@@ -1,0 +1,104 @@
+"""Issue 5, shown 2: only assistant tokens carry loss; broken media and over-long samples are dropped and counted."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hf_behavior.quickstart import write_scene_video
+from hf_behavior.tiny import build_tiny_processor
+from hf_behavior.training.collator import IGNORE_INDEX, BehaviorLlavaCollator
+
+
+@pytest.fixture(scope="module")
+def processor():
+    return build_tiny_processor()
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    root = tmp_path_factory.mktemp("media")
+    Image.fromarray(np.full((48, 64, 3), (200, 40, 40), dtype=np.uint8)).save(root / "red.png")
+    write_scene_video(root / "cuts.mp4")
+    (root / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    return root
+
+
+def turn(role, *blocks):
+    return {"role": role, "content": [{"type": "text", "text": b} if isinstance(b, str) else b for b in blocks]}
+
+
+ANSWERS = ["A red square on a plain background.", "The video will be liked by 2.5% of viewers."]
+
+
+def two_turn_chat(media):
+    return [
+        turn("system", "You are an AI visual assistant."),
+        turn("user", "What is shown in the image?", {"type": "image", "path": str(media / "red.png")}),
+        turn("assistant", ANSWERS[0]),
+        turn("user", {"type": "video", "path": str(media / "cuts.mp4")}, "What percentage of viewers would like it?"),
+        turn("assistant", ANSWERS[1]),
+    ]
+
+
+def trained_runs(input_ids, labels):
+    """The contiguous runs of tokens that carry loss, as token id lists."""
+    runs, current = [], []
+    for token, label in zip(input_ids.tolist(), labels.tolist()):
+        if label != IGNORE_INDEX:
+            assert label == token
+            current.append(token)
+        elif current:
+            runs.append(current)
+            current = []
+    return runs + ([current] if current else [])
+
+
+def test_only_assistant_tokens_carry_loss(processor, media):
+    text_only = {"id": "t", "messages": [turn("user", "Describe the video."), turn("assistant", "A cat, a dog and a car.")]}
+    collator = BehaviorLlavaCollator(processor)
+    batch = collator([{"id": "mm", "messages": two_turn_chat(media)}, text_only])
+    tokenizer = processor.tokenizer
+    eos = [tokenizer.eos_token_id]
+
+    # Token by token: each assistant answer as the template renders it (" " + text), then </s>; nothing else.
+    expected = [tokenizer(" " + answer, add_special_tokens=False)["input_ids"] + eos for answer in ANSWERS]
+    assert trained_runs(batch["input_ids"][0], batch["labels"][0]) == expected
+    expected_text_only = [tokenizer(" A cat, a dog and a car.", add_special_tokens=False)["input_ids"] + eos]
+    assert trained_runs(batch["input_ids"][1], batch["labels"][1]) == expected_text_only
+
+    placeholders = (batch["input_ids"] == processor.image_token_id) | (batch["input_ids"] == processor.video_token_id)
+    assert placeholders[0].sum() > 0 and (batch["labels"][placeholders] == IGNORE_INDEX).all()
+    assert (batch["labels"][batch["attention_mask"] == 0] == IGNORE_INDEX).all()
+    assert batch["attention_mask"][1, -1] == 0  # right padding for training
+    assert not collator.skipped
+
+
+def test_broken_video_is_dropped_and_counted(processor, media):
+    broken = [turn("user", {"type": "video", "path": str(media / "broken.mp4")}, "Describe it."), turn("assistant", "x")]
+    missing = [turn("user", {"type": "image", "path": str(media / "nope.png")}, "Describe it."), turn("assistant", "y")]
+    collator = BehaviorLlavaCollator(processor)
+    good = {"id": "good", "messages": two_turn_chat(media)}
+    batch = collator([{"id": "broken", "messages": broken}, good, {"id": "missing", "messages": missing}])
+    assert batch["input_ids"].shape[0] == 1
+    assert int(batch["video_frame_counts"][0]) > 0
+    assert sum(collator.skipped.values()) == 2
+    with pytest.raises(ValueError, match="every sample of the batch was dropped"):
+        collator([{"id": "broken", "messages": broken}])
+
+
+def test_max_length_cuts_text_and_drops_samples_whose_media_would_be_cut(processor, media):
+    long_answer = " ".join(["the scene shows a red square"] * 40)
+    text = {"id": "text", "messages": [turn("user", "Describe."), turn("assistant", long_answer)]}
+    late_video = {"id": "late", "messages": [
+        turn("user", long_answer, {"type": "video", "path": str(media / "cuts.mp4")}), turn("assistant", "ok")]}  # fmt: skip
+    early_image = {"id": "early", "messages": two_turn_chat(media)[:3]}
+    full = BehaviorLlavaCollator(processor)([text])
+    max_length = full["input_ids"].shape[1] // 2
+
+    collator = BehaviorLlavaCollator(processor, max_length=max_length)
+    batch = collator([text, late_video, early_image])
+    assert batch["input_ids"].shape == (2, max_length)
+    assert (batch["input_ids"][0] == full["input_ids"][0, :max_length]).all()
+    assert collator.skipped == {"media past max_length": 1}
+    image_tokens = (batch["input_ids"][1] == processor.image_token_id).sum()
+    assert image_tokens == processor.num_visual_tokens(1) and batch["pixel_values"].shape[0] == 1
