@@ -2,15 +2,22 @@
 
     uv run python benchmarks/train_throughput.py --shape tiny               # CPU smoke run
     python benchmarks/train_throughput.py --shape 7b --frames 32 --batch 8  # GPU, bf16
+    uv run python benchmarks/train_throughput.py --shape tiny --through-trainer
 
 Same LLM shape, same number of frames, random weights, one process: a training step is forward + backward + AdamW
 update. Prints samples/s for both, the ratio (target on a GPU: >= 10x at 32 frames), peak memory, and on a GPU the
 LLM part's achieved share of the measured bf16 matmul rate (target >= 45% at batch 8).
+
+`--through-trainer` compares our bare step on one pre-collated batch with the same model trained by TRL's
+SFTTrainer + our collator on generated videos (decode, frame sampling, chat template, labels every step): the
+ratio is what the data path costs (target: trainer >= 0.9x the bare step).
 """
 
 import argparse
 import resource
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 from transformers import CLIPVisionConfig, LlamaConfig, LlavaNextVideoConfig, LlavaNextVideoForConditionalGeneration
@@ -36,14 +43,14 @@ SHAPES = {
 PROMPT_TOKENS = 64
 
 
-def build_ours(shape: dict) -> BehaviorLlavaForCausalLM:
+def build_ours(shape: dict, **overrides) -> BehaviorLlavaForCausalLM:
     vocab = shape["text"]["vocab_size"]
     config = BehaviorLlavaConfig(
         vision_config={"model_type": "blip_2_vision_model", **shape["vision"]},
         qformer_config={"model_type": "instructblip_qformer", "encoder_hidden_size": shape["vision"]["hidden_size"],
                         "vocab_size": 30523, **shape["qformer"]},
         text_config={"model_type": "llama", **shape["text"]},
-        image_token_id=vocab - 2, video_token_id=vocab - 1,
+        **{"image_token_id": vocab - 2, "video_token_id": vocab - 1, **overrides},
     )
     return BehaviorLlavaForCausalLM(config)
 
@@ -86,6 +93,7 @@ def measure(model, make_batch, batch: int, frames: int, steps: int, device, dtyp
     model.to(device=device, dtype=dtype).train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     inputs = make_batch(model, batch, frames, device)
+    inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
     inputs = {k: v.to(dtype) if torch.is_tensor(v) and v.is_floating_point() else v for k, v in inputs.items()}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -115,16 +123,88 @@ def matmul_tflops(device, dtype, size: int = 8192, repeats: int = 20) -> float:
     return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e12
 
 
+def video_dataset(root: Path, samples: int, frames: int, side: int):
+    """`samples` chats, each about its own generated clip of `frames` one-second scenes, with an answer to learn."""
+    from datasets import Dataset
+
+    from hf_behavior.quickstart import write_scene_video
+
+    rows = []
+    for index in range(samples):
+        colours = [((37 * (index + k)) % 256, (91 * k) % 256, (53 * index) % 256) for k in range(frames)]
+        path = write_scene_video(root / f"clip{index}.mp4", seconds_per_scene=1, size=(side, side), colours=colours)
+        rows.append({"messages": [
+            {"role": "user", "content": [{"type": "video", "path": str(path)},
+                                         {"type": "text", "text": "What percentage of viewers would like it?"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": f"The video will be liked by {index}% of viewers."}]},
+        ]})  # fmt: skip
+    return Dataset.from_list(rows)
+
+
+def measure_through_trainer(shape_name: str, batch: int, frames: int, steps: int, workers: int, device, dtype) -> None:
+    """Bare step on one collated batch vs SFTTrainer + BehaviorLlavaCollator collating every step."""
+    shape = SHAPES[shape_name]
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from hf_behavior.tiny import build_tiny_processor, build_tiny_tokenizer
+    from hf_behavior.training.collator import BehaviorLlavaCollator
+
+    tokenizer = build_tiny_tokenizer()
+    ids = {"image_token_id": tokenizer.convert_tokens_to_ids("<image>"),
+           "video_token_id": tokenizer.convert_tokens_to_ids("<video>"), "max_frames": frames}  # fmt: skip
+    torch.manual_seed(0)
+    model = build_ours(shape, **ids)
+    processor = build_tiny_processor(model.config, tokenizer)
+
+    class StepClock(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            if state.global_step == 1:  # after one warm-up step, as for the bare loop
+                self.start = time.perf_counter()
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.elapsed = time.perf_counter() - self.start
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset = video_dataset(Path(tmp), batch * (steps + 1), frames, shape["vision"]["image_size"])
+        collator = BehaviorLlavaCollator(processor)
+        collated = collator(dataset.select(range(batch)).to_list())
+        bare, _, length = measure(model, lambda *_: collated, batch, frames, steps, device, dtype)
+
+        clock = StepClock()
+        args = SFTConfig(
+            output_dir=tmp, max_steps=steps + 1, per_device_train_batch_size=batch, learning_rate=1e-5,
+            bf16=dtype == torch.bfloat16, use_cpu=device.type == "cpu", gradient_checkpointing=False,
+            dataloader_num_workers=workers, remove_unused_columns=False, save_strategy="no", report_to=[],
+            logging_strategy="no", disable_tqdm=True, dataset_kwargs={"skip_prepare_dataset": True},
+        )  # fmt: skip
+        trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor,
+                             data_collator=collator, callbacks=[clock])  # fmt: skip
+        trainer.train()
+        through = batch * steps / clock.elapsed
+    print(f"device {device}, {dtype}, shape {shape_name}, batch {batch}, {frames} frames "
+          f"({int(collated['video_frame_counts'][0])} decoded per clip), sequence {length}, {steps} timed steps, "
+          f"{workers} dataloader workers")
+    print(f"bare step (one pre-collated batch):        {bare:8.3f} samples/s")
+    print(f"SFTTrainer + collator (decode every step): {through:8.3f} samples/s")
+    print(f"ratio trainer/bare: {through / bare:.2f}x (target >= 0.90: the data path costs < 10%)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny")
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--through-trainer", action="store_true", help="bare step vs SFTTrainer + our collator")
+    parser.add_argument("--workers", type=int, default=2, help="dataloader workers for --through-trainer")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     shape = SHAPES[args.shape]
+    if args.through_trainer:
+        measure_through_trainer(args.shape, args.batch, args.frames, args.steps, args.workers, device, dtype)
+        return
     torch.manual_seed(0)
 
     ours_model = build_ours(shape)
