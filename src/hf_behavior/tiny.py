@@ -8,14 +8,10 @@ from __future__ import annotations
 import string
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import AddedToken, BertTokenizer, LlavaImageProcessor, PreTrainedTokenizerFast
+from transformers import AddedToken, BertTokenizer, PreTrainedTokenizerFast
 
-from .models.behavior_llava import (
-    BehaviorLlavaConfig,
-    BehaviorLlavaForCausalLM,
-    BehaviorLlavaProcessor,
-    BehaviorLlavaVideoProcessor,
-)
+from .models.behavior_llava import BehaviorLlavaConfig, BehaviorLlavaForCausalLM, BehaviorLlavaProcessor
+from .models.behavior_llava.assemble import PLACEHOLDER_TOKENS, build_processor
 from .models.behavior_llava.processing_behavior_llava import VICUNA_SYSTEM
 
 CORPUS = [
@@ -36,8 +32,9 @@ CORPUS = [
 LLM_SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
 
 
-def build_tiny_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerFast:
-    """A byte-level BPE LLaMA-style tokenizer (<s> prepended, </s> as eos) with <image>/<video> placeholders."""
+def build_tiny_tokenizer(vocab_size: int = 512, placeholders: bool = True) -> PreTrainedTokenizerFast:
+    """A byte-level BPE LLaMA-style tokenizer (<s> prepended, </s> as eos), with <image>/<video> placeholders unless
+    `placeholders=False` (a plain LLM tokenizer, as the assembling tests start from)."""
     backend = Tokenizer(models.BPE(unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
@@ -54,10 +51,10 @@ def build_tiny_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerFast:
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>"
     )
-    tokenizer.add_tokens(
-        [AddedToken("<image>", special=True, normalized=False), AddedToken("<video>", special=True, normalized=False)],
-        special_tokens=True,
-    )
+    if placeholders:
+        tokenizer.add_tokens(
+            [AddedToken(token, special=True, normalized=False) for token in PLACEHOLDER_TOKENS], special_tokens=True
+        )
     return tokenizer
 
 
@@ -103,23 +100,7 @@ def tiny_config(tokenizer=None, qformer_tokenizer=None, **overrides) -> Behavior
 
 def build_tiny_processor(config: BehaviorLlavaConfig | None = None, tokenizer=None) -> BehaviorLlavaProcessor:
     tokenizer = tokenizer or build_tiny_tokenizer()
-    config = config or tiny_config(tokenizer)
-    side = config.vision_config.image_size
-    size = {"shortest_edge": side}
-    crop = {"height": side, "width": side}
-    return BehaviorLlavaProcessor(
-        image_processor=LlavaImageProcessor(size=size, crop_size=crop, do_pad=True),
-        video_processor=BehaviorLlavaVideoProcessor(
-            size=crop, fps=config.video_fps, max_frames=config.max_frames
-        ),
-        tokenizer=tokenizer,
-        qformer_tokenizer=build_tiny_qformer_tokenizer(),
-        patch_size=config.vision_config.patch_size,
-        video_representation=config.video_representation,
-        compress=config.compress,
-        pool_size=config.pool_size,
-        slowfast_stride=config.slowfast_stride,
-    )
+    return build_processor(config or tiny_config(tokenizer), tokenizer, build_tiny_qformer_tokenizer())
 
 
 def build_tiny_model_and_processor(seed: int = 0, **config_overrides):

@@ -1,3 +1,4 @@
+from .assemble import assemble_behavior_llava
 from .configuration_behavior_llava import BehaviorLlavaConfig
 from .modeling_behavior_llava import BehaviorLlavaForCausalLM, BehaviorLlavaModel, BehaviorLlavaPreTrainedModel
 from .processing_behavior_llava import BehaviorLlavaProcessor
