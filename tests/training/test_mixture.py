@@ -18,20 +18,23 @@ def text(value):
     return {"type": "text", "text": value}
 
 
+def chat(question: str, answer: str) -> list[dict]:
+    return [{"role": "user", "content": [text(question)]}, {"role": "assistant", "content": [text(answer)]}]
+
+
 def behavior_set(n: int) -> Dataset:
     """BLIFT-like rows: extra columns, a platform `source`, the BLIFT `messages` feature."""
     rows = {
         "id": [f"b{k}" for k in range(n)],
         "source": ["reddit_images"] * n,
         "likes": list(range(n)),
-        "messages": [[{"role": "user", "content": [text(f"behaviour {k}")]}, {"role": "assistant", "content": [text("ok")]}] for k in range(n)],
-    }  # fmt: skip
+        "messages": [chat(f"behaviour {k}", "ok") for k in range(n)],
+    }
     return Dataset.from_dict(rows, features=Features({**MIXTURE_FEATURES, "likes": Value("int64")}))
 
 
 def instruct_set(n: int) -> Dataset:
-    messages = [[{"role": "user", "content": [text(f"question {k}")]}, {"role": "assistant", "content": [text("a")]}] for k in range(n)]
-    return Dataset.from_dict({"id": [f"i{k}" for k in range(n)], "messages": messages})
+    return Dataset.from_dict({"id": [f"i{k}" for k in range(n)], "messages": [chat(f"question {k}", "a") for k in range(n)]})
 
 
 def is_behavior(row_id: str) -> bool:
@@ -144,7 +147,8 @@ def test_llava_records_become_chat_messages(tmp_path):
         {"role": "assistant", "content": [text("A man cooks.")]},
     ]
     untagged = {"id": "u", "video": "/abs/clip.mp4", "conversations": [
-        {"from": "system", "value": "Be brief."}, {"from": "user", "value": "Describe <video> please"}, {"from": "assistant", "value": "ok"},
+        {"from": "system", "value": "Be brief."}, {"from": "user", "value": "Describe <video> please"},
+        {"from": "assistant", "value": "ok"},
     ]}  # fmt: skip
     assert llava_to_messages(untagged, media_root=tmp_path) == [
         {"role": "system", "content": [text("Be brief.")]},
@@ -152,9 +156,11 @@ def test_llava_records_become_chat_messages(tmp_path):
         {"role": "assistant", "content": [text("ok")]},
     ]
     no_token = {"id": "n", "image": "a.jpg", "conversations": [
-        {"from": "gpt", "value": "dropped, as LLaVA does"}, {"from": "human", "value": "What is it?"}, {"from": "gpt", "value": "A cat."},
+        {"from": "gpt", "value": "dropped, as LLaVA does"}, {"from": "human", "value": "What is it?"},
+        {"from": "gpt", "value": "A cat."},
     ]}  # fmt: skip
-    assert llava_to_messages(no_token)[0] == {"role": "user", "content": [{"type": "image", "path": "a.jpg"}, text("What is it?")]}
+    first_turn = {"role": "user", "content": [{"type": "image", "path": "a.jpg"}, text("What is it?")]}
+    assert llava_to_messages(no_token)[0] == first_turn
 
 
 BAD = {
@@ -216,7 +222,8 @@ def test_mixture_renders_and_loads_media_through_the_processor(tmp_path):
     processor = build_tiny_processor()
     rendered = {row["id"]: processor.apply_chat_template(row["messages"], tokenize=False) for row in mixed}
     assert rendered["v_k_ZXmr8pmrs"].endswith("USER: What happens in the video?\n<video> ASSISTANT: A man cooks.</s>")
-    assert "USER: <image>\nWhat are the colors of the bus? ASSISTANT: White and red.</s>USER: Where is it?" in rendered["000000033471"]
+    image_qa = "USER: <image>\nWhat are the colors of the bus? ASSISTANT: White and red.</s>USER: Where is it?"
+    assert image_qa in rendered["000000033471"]
     assert rendered["sg1"].endswith("USER: Tell a joke ASSISTANT: No.</s>") and "<image>" not in rendered["sg1"]
     media_rows = [row["messages"] for row in mixed if row["id"] != "sg1"]
     blocks = Counter(block["type"] for chat in media_rows for message in chat for block in message["content"])

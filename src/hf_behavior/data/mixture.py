@@ -153,10 +153,10 @@ def load_llava_json(path: str | Path, media_root: str | Path | None = None) -> D
         ids.append(record_id)
         messages.append([json.dumps(message, ensure_ascii=False) for message in chat])
     if skipped:
-        logger.warning(
-            "%s: skipped %d of %d records (%s); first: %s", path, sum(skipped.values()), len(ids) + sum(skipped.values()),
-            ", ".join(f"{n} {reason}" for reason, n in skipped.most_common()), "; ".join(skipped_ids[:5]),
-        )  # fmt: skip
+        bad = sum(skipped.values())
+        reasons = ", ".join(f"{n} {reason}" for reason, n in skipped.most_common())
+        logger.warning("%s: skipped %d of %d records (%s); first: %s", path, bad, len(ids) + bad, reasons,
+                       "; ".join(skipped_ids[:5]))  # fmt: skip
     if not ids:
         raise ValueError(f"{path}: no usable LLaVA record ({sum(skipped.values())} bad); first: {skipped_ids[:5]}")
     return Dataset.from_dict(
@@ -176,7 +176,8 @@ def parse_ratio(ratio: str) -> tuple[int, int]:
 def _draw(rng: np.random.Generator, population: int, count: int) -> np.ndarray:
     """`count` indices of range(population): whole shuffled passes, then a draw without replacement for the rest."""
     passes, rest = divmod(count, population)
-    return np.concatenate([rng.permutation(population) for _ in range(passes)] + [rng.choice(population, rest, replace=False)])
+    whole = [rng.permutation(population) for _ in range(passes)]
+    return np.concatenate(whole + [rng.choice(population, rest, replace=False)])
 
 
 def _mixture_columns(dataset: Dataset, source: str) -> Dataset:
@@ -204,11 +205,12 @@ def mix(behavior: Dataset, instruct: Dataset, ratio: str = "1:1", epochs: float 
     n_behavior, n_instruct = len(behavior), len(instruct)
     per_epoch = round(n_instruct * b / i) if n_instruct else n_behavior
     if per_epoch and not n_behavior:
-        raise ValueError(f"ratio {ratio} needs {per_epoch} behaviour samples per epoch, but the behaviour dataset is empty")
+        raise ValueError(f"ratio {ratio} needs {per_epoch} behaviour samples per epoch; the behaviour dataset is empty")
     if not per_epoch + n_instruct:
         raise ValueError("both datasets are empty")
-    parts = [_mixture_columns(data, source) for data, source in ((behavior, BEHAVIOR), (instruct, INSTRUCT)) if len(data)]
-    pool = concatenate_datasets(parts)  # behaviour rows first: instruct row k is pool row n_behavior + k
+    # behaviour rows first: instruct row k is pool row n_behavior + k
+    pool = concatenate_datasets([_mixture_columns(data, source) for data, source in
+                                 ((behavior, BEHAVIOR), (instruct, INSTRUCT)) if len(data)])  # fmt: skip
     rng = np.random.default_rng(seed)
 
     def epoch() -> np.ndarray:
