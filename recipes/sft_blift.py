@@ -93,7 +93,8 @@ def main(script_args, training_args, model_args):
     )
     if held_out is not None:
         trainer.add_callback(BehaviorMetricsCallback(trainer, held_out, max_new_tokens=script_args.eval_max_new_tokens))
-    trainer.accelerator.print(f"trainable parameters by module: {frozen}\nmixture: {mixture}")
+    trainer.accelerator.print(f"processes: {trainer.accelerator.num_processes}\ntrainable parameters: {frozen}\n"
+                              f"mixture: {mixture}")
 
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     metrics = trainer.evaluate() if held_out is not None else {}
