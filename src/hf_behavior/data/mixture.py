@@ -186,7 +186,9 @@ def _mixture_columns(dataset: Dataset, source: str) -> Dataset:
     missing = {"id", "messages"} - set(dataset.column_names)
     if missing:
         raise ValueError(f"the {source} dataset lacks the column(s) {sorted(missing)}")
-    return dataset.select_columns(list(MIXTURE_FEATURES)).cast(MIXTURE_FEATURES)
+    dataset = dataset.select_columns(list(MIXTURE_FEATURES))
+    # cast rewrites every row (a map), so only when a column's type differs
+    return dataset if dataset.features == MIXTURE_FEATURES else dataset.cast(MIXTURE_FEATURES)
 
 
 def mix(behavior: Dataset, instruct: Dataset, ratio: str = "1:1", epochs: float = 1.0, seed: int = 0) -> Dataset:
