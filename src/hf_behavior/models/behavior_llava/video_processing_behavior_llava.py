@@ -62,10 +62,41 @@ def load_video_frames(
         native_fps = float(reader.get_avg_fps())
         indices = sample_frame_indices(len(reader), native_fps, fps, num_frames, max_frames)
         frames = reader.get_batch(indices.tolist()).asnumpy()
-    except (DECORDError, RuntimeError, ValueError) as error:
-        raise ValueError(f"cannot decode video {path}: {error}") from error
+    except (DECORDError, RuntimeError, ValueError) as decord_error:
+        # decord rejects some valid streams (e.g. a 72x48 MPEG-4 clip: "The size must exactly match"); PyAV
+        # (FFmpeg, as decord) decodes those, so a file fails only if both decoders fail.
+        import av
+
+        try:
+            frames, indices, native_fps = _decode_with_pyav(path, fps, num_frames, max_frames)
+        except (av.error.FFmpegError, ValueError) as error:
+            raise ValueError(f"cannot decode video {path}: {decord_error} (PyAV: {error})") from error
     timestamps = indices / native_fps if native_fps > 0 else indices.astype(float)
     return frames, timestamps.astype(np.float64)
+
+
+def _decode_with_pyav(path: Path, fps, num_frames, max_frames) -> tuple[np.ndarray, np.ndarray, float]:
+    """The same sampled frames as the decord path, decoding the stream once from the start."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        total = stream.frames or sum(1 for packet in container.demux(stream) if packet.size)
+        native_fps = float(stream.average_rate or 0)
+        if total == 0:
+            raise ValueError("no video frames")
+        indices = sample_frame_indices(total, native_fps, fps, num_frames, max_frames)
+        container.seek(0)
+        wanted, frames = set(indices.tolist()), {}
+        for index, frame in enumerate(container.decode(stream)):
+            if index in wanted:
+                frames[index] = frame.to_ndarray(format="rgb24")
+            if index >= indices[-1]:
+                break
+    missing = [i for i in indices.tolist() if i not in frames]
+    if missing:
+        raise ValueError(f"stream ended before frame {missing[0]} of {total}")
+    return np.stack([frames[i] for i in indices.tolist()]), indices, native_fps
 
 
 class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
