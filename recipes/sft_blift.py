@@ -25,6 +25,9 @@ from hf_behavior.training.freezing import apply_freezing, llm_lora_config
 from hf_behavior.training.hub import model_card, push_to_hub
 
 
+CARD_METRICS = ("eval_loss", "eval_mean_token_accuracy", "eval_comment_perplexity", "eval_likes_r2")
+
+
 @dataclass
 class BehaviorScriptArguments(ScriptArguments):
     """`dataset_name` is the BLIFT folder (or Hub id) and `dataset_config` its config (blift, blift_likes, ...)."""
@@ -97,7 +100,9 @@ def main(script_args, training_args, model_args):
                               f"mixture: {mixture}")
 
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    metrics = trainer.evaluate() if held_out is not None else {}
+    if held_out is not None and not final_eval(trainer.state):
+        trainer.evaluate()
+    metrics = final_eval(trainer.state)
     if collator.skipped:
         trainer.accelerator.print(f"samples dropped by the collator on process 0: {dict(collator.skipped)}")
 
@@ -122,8 +127,15 @@ def main(script_args, training_args, model_args):
     trainer.accelerator.print(f"saved to {training_args.output_dir}" + (f", pushed to {training_args.hub_model_id}" if push else ""))
 
 
+def final_eval(state) -> dict:
+    """The evaluation metrics logged at the last step (eval loss and the behaviour callback's), for the card."""
+    logged = [entry for entry in state.log_history if entry.get("step") == state.global_step]
+    metrics = {key: value for entry in logged for key, value in entry.items()}
+    return {key: metrics[key] for key in CARD_METRICS if key in metrics}
+
+
 def _hyperparameters(training_args, script_args, mixture) -> dict:
-    names = ("learning_rate", "lr_scheduler_type", "warmup_ratio", "per_device_train_batch_size",
+    names = ("learning_rate", "lr_scheduler_type", "warmup_steps", "per_device_train_batch_size",
              "gradient_accumulation_steps", "max_length", "bf16", "gradient_checkpointing", "seed")  # fmt: skip
     return {**{name: getattr(training_args, name) for name in names}, "epochs": mixture["epochs"],
             "freeze": script_args.freeze}  # fmt: skip
