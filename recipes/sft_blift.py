@@ -110,6 +110,7 @@ def main(script_args, training_args, model_args):
     if trainer.accelerator.is_main_process:
         model_to_save.save_pretrained(training_args.output_dir)
         processor.save_pretrained(training_args.output_dir)
+        trainer.state.save_to_json(f"{training_args.output_dir}/trainer_state.json")  # the losses and metrics
         card = model_card(
             output_dir=training_args.output_dir,
             base_model=model_args.model_name_or_path or script_args.llm,

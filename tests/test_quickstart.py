@@ -11,14 +11,14 @@ from hf_behavior.quickstart import run_quickstart
 
 
 def test_quickstart_end_to_end(tmp_path, capsys):
-    result = run_quickstart(tmp_path, steps=2)
+    result = run_quickstart(tmp_path, steps=3)
     printed = capsys.readouterr().out
     assert [line[:5] for line in printed.splitlines() if line.startswith("[")] == [
         "[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"
     ]
-    assert len(result["losses"]) == 2 and all(torch.isfinite(torch.tensor(result["losses"])))
+    assert len(result["losses"]) == 3 and all(torch.isfinite(torch.tensor(result["losses"])))
     saved = {path.name for path in result["model_dir"].iterdir()}
-    assert {"model.safetensors", "config.json", "processor_config.json", "chat_template.jinja"} <= saved
+    assert {"model.safetensors", "config.json", "processor_config.json", "chat_template.jinja", "README.md"} <= saved
     assert type(result["model"]) is BehaviorLlavaForCausalLM
     assert 0 < len(result["new_tokens"]) <= 12
     # The trained weights were saved: a reload gives the same parameters as the quickstart's reload.
@@ -30,5 +30,5 @@ def test_quickstart_end_to_end(tmp_path, capsys):
 def test_cli_lists_its_commands():
     out = subprocess.run([sys.executable, "-m", "hf_behavior.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    for command in ("quickstart", "convert-llama-vid", "build-blift", "verbalize", "eval"):
+    for command in ("quickstart", "convert-llama-vid", "build-blift", "verbalize", "eval", "tiny-data"):
         assert command in out.stdout

@@ -1,7 +1,8 @@
-"""`hf-behavior quickstart`: the whole loop on a tiny random model, offline, in under a minute on a CPU.
+"""`hf-behavior quickstart`: the whole loop on a tiny random model, offline, in a few minutes on a 2-core CPU.
 
-build (tiny model + processor + a generated video and image) -> train 2 steps with transformers' Trainer ->
-save_pretrained -> reload through AutoModelForCausalLM / AutoProcessor -> generate.
+build (BLIFT from generated YouTube dumps through the real pipeline, a LLaVA-JSON instruct set, a tiny random
+model) -> train with `recipes/sft_blift.py` + `tiny_cpu.yaml` (TRL SFTTrainer) -> save -> reload through
+AutoModelForCausalLM / AutoProcessor -> generate.
 """
 
 import argparse
@@ -10,7 +11,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image
 
 SCENE_COLOURS = [(220, 30, 30), (30, 60, 220), (40, 180, 60)]
 
@@ -32,70 +32,50 @@ def write_scene_video(
     return path
 
 
-def training_samples(video_path: Path, image_path: Path) -> list[dict]:
-    """Two behaviour-style chat samples: one video, one image."""
-    video_turn = [
-        {"type": "text", "text": 'The video is titled "Colour cuts". What percentage of viewers would like it?'},
-        {"type": "video", "path": str(video_path)},
-    ]
-    image_turn = [{"type": "image", "path": str(image_path)}, {"type": "text", "text": "What would people comment?"}]
-    return [
-        {"messages": [
-            {"role": "user", "content": video_turn},
-            {"role": "assistant", "content": [{"type": "text", "text": "The video will be liked by 2.5% of viewers."}]},
-        ]},
-        {"messages": [
-            {"role": "user", "content": image_turn},
-            {"role": "assistant", "content": [{"type": "text", "text": '1. "so cool"'}]},
-        ]},
-    ]
-
-
-def run_quickstart(output_dir: Path, steps: int = 2) -> dict:
+def run_quickstart(output_dir: Path, steps: int = 4) -> dict:
     """Runs every stage, printing what it did; returns what a test needs to check the result."""
-    import torch
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoProcessor, Trainer, TrainingArguments
+    import json
+    import runpy
+    import sys
+
+    from transformers import AutoModelForCausalLM, AutoProcessor
 
     import hf_behavior  # noqa: F401  (registers the Auto classes)
-    from hf_behavior.tiny import build_tiny_model_and_processor
-    from hf_behavior.training.collator import BehaviorLlavaCollator
+    from hf_behavior.resources import resource_path
+    from hf_behavior.training.tiny_data import write_tiny_sft_data
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    model, processor = build_tiny_model_and_processor(seed=0)
-    print(f"[1/5] built a tiny random BehaviorLlava ({model.num_parameters():,} parameters) and its processor")
-
-    video_path = write_scene_video(output_dir / "sample_video.mp4")
-    image_path = output_dir / "sample_image.png"
-    Image.fromarray(np.full((48, 64, 3), SCENE_COLOURS[0], dtype=np.uint8)).save(image_path)
-    dataset = Dataset.from_list(training_samples(video_path, image_path))
-    print(f"[2/5] generated {video_path.name} ({len(SCENE_COLOURS)} scenes) and {image_path.name}: {len(dataset)} samples")
-
-    args = TrainingArguments(
-        output_dir=str(output_dir / "trainer"),
-        max_steps=steps,
-        per_device_train_batch_size=2,
-        learning_rate=1e-3,
-        logging_steps=1,
-        save_strategy="no",
-        report_to=[],
-        remove_unused_columns=False,
-        use_cpu=not torch.cuda.is_available(),
-        disable_tqdm=True,
-    )
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=BehaviorLlavaCollator(processor))
-    result = trainer.train()
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    print(f"[3/5] trained {result.global_step} steps with transformers.Trainer; losses: {[round(x, 4) for x in losses]}")
+    data = write_tiny_sft_data(output_dir / "tiny_data")
+    print(f"[1/5] built BLIFT from generated YouTube dumps ({data['blift']}), a LLaVA-JSON instruct set and a tiny "
+          f"random BehaviorLlava ({data['model']})")  # fmt: skip
 
     model_dir = output_dir / "behavior-llava-tiny"
-    trainer.model.save_pretrained(model_dir)
-    processor.save_pretrained(model_dir)
-    print(f"[4/5] saved safetensors + processor to {model_dir}: {sorted(p.name for p in model_dir.iterdir())}")
+    argv = ["sft_blift.py", "--config", str(resource_path("recipes/behavior_llava/tiny_cpu.yaml")),
+            "--model_name_or_path", str(data["model"]), "--dataset_name", str(data["blift"]),
+            "--instruct_data", str(data["instruct"]), "--instruct_media_root", str(data["media_root"]),
+            "--output_dir", str(model_dir), "--max_steps", str(steps), "--eval_steps", str(steps),
+            "--save_strategy", "no", "--use_cpu", "true"]  # fmt: skip
+    recipe, saved_argv = resource_path("recipes/sft_blift.py"), sys.argv
+    print(f"[2/5] training with {recipe.name} (TRL SFTTrainer, 1:1 behaviour:instruct mixture) for {steps} steps")
+    try:
+        sys.argv = argv
+        runpy.run_path(str(recipe), run_name="__main__")
+    finally:
+        sys.argv = saved_argv
+    log = json.loads((model_dir / "trainer_state.json").read_text())["log_history"]
+    losses = [entry["loss"] for entry in log if "loss" in entry]
+    evaluation = next(entry for entry in reversed(log) if "eval_comment_perplexity" in entry)
+    print(f"[3/5] losses: {[round(x, 3) for x in losses]}; held-out comment perplexity "
+          f"{evaluation['eval_comment_perplexity']:.1f}")  # fmt: skip
+    print(f"[4/5] saved safetensors + processor + model card to {model_dir}: {sorted(p.name for p in model_dir.iterdir())}")
 
     reloaded = AutoModelForCausalLM.from_pretrained(model_dir)
     reloaded_processor = AutoProcessor.from_pretrained(model_dir)
-    prompt = [{"role": "user", "content": training_samples(video_path, image_path)[0]["messages"][0]["content"]}]
+    video = next(Path(data["blift"]).parent.glob("raw/youtube/*.mp4"))
+    prompt = [{"role": "user", "content": [
+        {"type": "video", "path": str(video)},
+        {"type": "text", "text": "What percentage of viewers would like this video?"},
+    ]}]  # fmt: skip
     inputs = reloaded_processor.apply_chat_template(
         prompt, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
     )
@@ -112,7 +92,7 @@ def run_quickstart(output_dir: Path, steps: int = 2) -> dict:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", type=Path, default=None, help="where to write the run (default: a temp dir)")
-    parser.add_argument("--steps", type=int, default=2, help="training steps")
+    parser.add_argument("--steps", type=int, default=4, help="training steps")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Files that live beside the package in a source checkout (`dataset_builder/`, `model_cards/`) and inside it in a
+"""Files that live beside the package in a source checkout (`dataset_builder/`, `model_cards/`, `recipes/`) and in a
 wheel (hatch `force-include` copies them to `hf_behavior/_resources/`), found the same way in both."""
 
 from pathlib import Path
