@@ -85,6 +85,25 @@ def instruct_records(media: Path, count: int) -> list[dict]:
     return records
 
 
+def training_samples(video_path: Path, image_path: Path) -> list[dict]:
+    """Two behaviour-style chat samples, one about a video and one about an image (for tests and smoke runs)."""
+    video_turn = [
+        {"type": "text", "text": 'The video is titled "Colour cuts". What percentage of viewers would like it?'},
+        {"type": "video", "path": str(video_path)},
+    ]
+    image_turn = [{"type": "image", "path": str(image_path)}, {"type": "text", "text": "What would people comment?"}]
+    return [
+        {"messages": [
+            {"role": "user", "content": video_turn},
+            {"role": "assistant", "content": [{"type": "text", "text": "The video will be liked by 2.5% of viewers."}]},
+        ]},
+        {"messages": [
+            {"role": "user", "content": image_turn},
+            {"role": "assistant", "content": [{"type": "text", "text": '1. "so cool"'}]},
+        ]},
+    ]  # fmt: skip
+
+
 def write_tiny_sft_data(root: Path, num_videos: int = 6, num_instruct: int = 6) -> dict[str, Path]:
     """Write model/, blift/ (a real build), llava/instruct.json (+ media) under `root`; returns their paths."""
     from ..data import export
