@@ -72,7 +72,8 @@ def test_run_records_failures_and_completes_then_resumes(media_dir, tmp_path, ti
     assert [s["replay"] for s in talk["scenes"]] == [0.3, 1.0]
     assert all(isinstance(s["caption"], str) and isinstance(s["keywords"], list) for s in talk["scenes"])
     assert talk["asr"] is None or isinstance(talk["asr"], str)
-    assert talk["stats"]["frames_decoded"] == 27 + 2 and talk["stats"]["seconds"] > 0
+    # 27 frames for the cuts, then the 2 keyframes again, each decoded from the key frame before it
+    assert 27 + 2 <= talk["stats"]["frames_decoded"] <= 27 + 27 and talk["stats"]["seconds"] > 0
 
     mute = sidecars["vid_mute"]
     assert mute["status"] == "done" and mute["asr"] is None and all(s["asr"] is None for s in mute["scenes"])

@@ -1,13 +1,16 @@
 """Issue 4, shown 1: known hard cuts -> exactly those scenes, keyframes inside them, painted colours named."""
 
+import csv
+
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from scenedetect import ContentDetector, detect
+from scenedetect import ContentDetector, FrameTimecode, StatsManager, detect
 
 from hf_behavior.verbalize.colors import PALETTE, describe_colors, name_colors, segments_foreground_mask, tone
 from hf_behavior.verbalize.keyframes import select_keyframes, steadiest_frame
-from hf_behavior.verbalize.scenes import detect_scenes, iter_frame_batches, probe_video, scaled_size
+from hf_behavior.verbalize.scenes import content_score, detect_scenes, probe_video, read_frames, scaled_size
 
 from .helpers import FPS, painted_frames, write_video
 
@@ -22,7 +25,7 @@ def cut_video(tmp_path_factory):
 def test_known_cuts_give_exactly_those_scenes_with_keyframes_and_colours(cut_video):
     info = probe_video(cut_video)
     assert (info.width, info.height, info.fps, info.has_audio) == (64, 48, FPS, False)
-    detection = detect_scenes(iter_frame_batches(cut_video, 64, 48, batch_size=8), info.fps, min_scene_len=5)
+    detection = detect_scenes(cut_video, 64, 48, info.fps, min_scene_len=5)
     assert detection.scenes == [(0, 12), (12, 27), (27, 40)]
     assert detection.num_frames == 40
 
@@ -32,25 +35,72 @@ def test_known_cuts_give_exactly_those_scenes_with_keyframes_and_colours(cut_vid
         assert start <= frame < end
 
     frames = painted_frames(SEGMENTS)
+    decoded, _ = read_frames(cut_video, detection, [k[0] for k in keyframes], 64, 48)
     for (background, foreground, _), (frame,) in zip(SEGMENTS, keyframes):
-        decoded = next(iter_frame_batches(cut_video, 64, 48, batch_size=64))[frame]
-        colours = describe_colors([Image.fromarray(decoded)])
+        colours = describe_colors([Image.fromarray(decoded[frame])])
         assert colours["foreground_colors"][0] == foreground
         assert colours["background_colors"][0] == background
-        assert np.abs(decoded.astype(int) - frames[frame].astype(int)).mean() < 10
+        assert np.abs(decoded[frame].astype(int) - frames[frame].astype(int)).mean() < 10
     tones = [describe_colors([Image.fromarray(frames[k[0]])])["tone"] for k in keyframes]
     assert tones == ["warm", "cool", "neutral"]
 
 
-def test_cuts_match_pyscenedetects_own_pipeline(cut_video):
-    theirs = detect(str(cut_video), ContentDetector(min_scene_len=5))
-    ours = detect_scenes(iter_frame_batches(cut_video, 64, 48), FPS, min_scene_len=5).scenes
-    assert ours == [(start.frame_num, end.frame_num) for start, end in theirs]
+def test_cuts_and_scores_match_pyscenedetects_own_pipeline(cut_video, tmp_path):
+    stats = tmp_path / "stats.csv"
+    theirs = detect(str(cut_video), ContentDetector(min_scene_len=5), stats_file_path=stats)
+    ours = detect_scenes(cut_video, 64, 48, FPS, min_scene_len=5)
+    assert ours.scenes == [(start.frame_num, end.frame_num) for start, end in theirs]
+    with stats.open() as file:
+        their_scores = {int(row["Frame Number"]) - 1: float(row["content_val"]) for row in csv.DictReader(file)}
+    assert sorted(their_scores) == list(range(1, 40))
+    # same detector maths; only the YUV -> BGR conversion differs (OpenCV's FFmpeg reader vs cv2 on the planes)
+    assert max(abs(ours.frame_change[i] - score) for i, score in their_scores.items()) < 1.0
+
+
+def test_content_score_is_content_detectors_score_to_the_last_bit():
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (30, 40, 3), dtype=np.uint8) for _ in range(3)]
+    frames += [np.clip(frames[-1].astype(int) + rng.integers(-9, 9, (30, 40, 3)), 0, 255).astype(np.uint8)]
+    detector = ContentDetector()
+    detector.stats_manager = StatsManager()
+    previous = None
+    for index, frame in enumerate(frames):  # BGR, as ContentDetector takes it
+        detector.process_frame(FrameTimecode(index, 10.0), frame)
+        hsv = cv2.cvtColor(frame, cv2.COLOR_BGR2HSV)
+        ours = content_score(hsv, previous)
+        assert ours == (detector.stats_manager.get_metrics(index, ["content_val"])[0] if index else 0.0)
+        previous = hsv
+    unrelated = content_score(cv2.cvtColor(frames[1], cv2.COLOR_BGR2HSV), previous)
+    assert 0 < ours < unrelated / 3  # a small change scores low
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv444p"])
+def test_other_pixel_formats_and_skipped_deblocking_find_the_same_cuts(tmp_path, pix_fmt):
+    video = write_video(tmp_path / "cuts.mp4", painted_frames(SEGMENTS), pix_fmt=pix_fmt)
+    for skip_deblocking in (False, True):
+        detection = detect_scenes(video, 64, 48, FPS, min_scene_len=5, skip_deblocking=skip_deblocking)
+        assert detection.scenes == [(0, 12), (12, 27), (27, 40)]
 
 
 def test_min_scene_len_merges_short_scenes(cut_video):
-    detection = detect_scenes(iter_frame_batches(cut_video, 64, 48), FPS, min_scene_len=14)
+    detection = detect_scenes(cut_video, 64, 48, FPS, min_scene_len=14)
     assert detection.scenes == [(0, 27), (27, 40)]  # the 12-frame first scene is too short to stand alone
+
+
+def test_read_frames_seeks_to_exactly_the_frames_sequential_decoding_gives(tmp_path):
+    frames = painted_frames([("orange", "red", 40)])
+    for number, frame in enumerate(frames):
+        frame[number % 48, :] = 255  # every frame differs from its neighbours
+    video = write_video(tmp_path / "gop.mp4", frames, keyframe_interval=8)
+    detection = detect_scenes(video, 64, 48, FPS)
+    assert detection.key_frames == [0, 8, 16, 24, 32]
+    sequential, decoded_all = read_frames(video, detection, range(40), 32, 24)
+    assert decoded_all == 40 and sorted(sequential) == list(range(40))
+    wanted = [35, 3, 17, 17, 20, 6]
+    found, decoded = read_frames(video, detection, wanted, 32, 24)
+    assert sorted(found) == sorted(set(wanted))
+    assert all(np.array_equal(found[i], sequential[i]) for i in found)
+    assert decoded == 4 + 3 + 2 + 3 + 4  # 0..3, on to 6, seek to 16: 16..17, on to 20, seek to 32: 32..35
 
 
 def test_steadiest_frame_and_long_scene_windows():
@@ -58,6 +108,7 @@ def test_steadiest_frame_and_long_scene_windows():
     change[[41, 42]] = 0.0  # frame 41 holds still: no change into it nor out of it
     assert steadiest_frame(change, 30, 60) == 41
     assert steadiest_frame(np.zeros(10, np.float32), 0, 9) == 4  # all equal: the middle frame
+    assert steadiest_frame(np.full(10, 5.0, np.float32), 0, 9) == 4  # steady motion: the middle, not an edge
     keyframes = select_keyframes([(0, 30), (30, 100)], change, fps=10.0, max_scene_seconds=3.0)
     assert len(keyframes[0]) == 1 and len(keyframes[1]) == 3  # 7 s scene: three windows of <= 3 s
     assert keyframes[1][0] == 41 and all(30 <= k < 100 for k in keyframes[1])
@@ -67,6 +118,8 @@ def test_steadiest_frame_and_long_scene_windows():
 def test_scaled_size_keeps_aspect_and_never_upscales():
     assert scaled_size(1280, 720, 256) == (256, 144)
     assert scaled_size(64, 48, 256) == (64, 48)
+    assert scaled_size(1920, 1080, 256) == (256, 144)
+    assert scaled_size(63, 47, 256) == (62, 46)  # even sides for 4:2:0 chroma, never larger
 
 
 def test_palette_names_and_segmenter_foreground():

@@ -14,11 +14,17 @@ import numpy as np
 
 
 def steadiest_frame(frame_change: np.ndarray, start: int, end: int) -> int:
-    """Frame in [start, end) with the least change in + out; ties go to the frame nearest the middle."""
+    """Frame in [start, end) with the least mean change in and out; ties go to the frame nearest the middle.
+
+    The first and last frames have one neighbour inside the range (the change across a cut does not count),
+    so they are scored by that one change alone rather than favoured for missing the other.
+    """
     inside = frame_change[start + 1 : end]  # change into frames start+1 .. end-1 (start itself is the cut)
     change_in = np.concatenate([[0.0], inside])
     change_out = np.concatenate([inside, [0.0]])
-    score = change_in + change_out
+    neighbours = np.full(end - start, 2.0)
+    neighbours[[0, -1]] -= 1
+    score = (change_in + change_out) / np.maximum(neighbours, 1.0)
     middle = (end - start - 1) / 2
     distance = np.abs(np.arange(end - start) - middle)
     return start + int(np.lexsort((distance, score))[0])

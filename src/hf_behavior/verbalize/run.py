@@ -31,7 +31,7 @@ from .captions import MAX_KEYWORDS, Captioner
 from .colors import Segmenter, describe_colors
 from .keyframes import select_keyframes
 from .replay import load_heatmap, replay_per_scene
-from .scenes import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, detect_scenes, iter_frame_batches, probe_video, scaled_size
+from .scenes import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, detect_scenes, probe_video, read_frames, scaled_size
 
 
 @dataclass
@@ -41,7 +41,6 @@ class VisualConfig:
     max_scene_seconds: float = 10.0
     analysis_width: int = 256
     keyframe_side: int = 672
-    decode_batch_size: int = 64
 
 
 # ---------------------------------------------------------------- files
@@ -133,19 +132,14 @@ def analyse_visual(record: dict, config: VisualConfig) -> None:
         record["_keyframe_images"] = [[picture]]
         record["stats"]["frames_decoded"] = 1
         return
-    import decord
-
     info = probe_video(path)
     width, height = scaled_size(info.width, info.height, config.analysis_width)
-    detection = detect_scenes(
-        iter_frame_batches(path, width, height, config.decode_batch_size),
-        info.fps, threshold=config.threshold, min_scene_len=config.min_scene_len,
-    )
+    detection = detect_scenes(path, width, height, info.fps, threshold=config.threshold,
+                              min_scene_len=config.min_scene_len)
     keyframes = select_keyframes(detection.scenes, detection.frame_change, info.fps, config.max_scene_seconds)
     side_width = round(info.width * min(1.0, config.keyframe_side / max(info.width, info.height)))
-    reader = decord.VideoReader(path, width=side_width, height=scaled_size(info.width, info.height, side_width)[1])
-    flat = [index for indices in keyframes for index in indices]
-    frames = iter(reader.get_batch(flat).asnumpy())
+    frames, keyframe_decodes = read_frames(path, detection, [i for indices in keyframes for i in indices],
+                                           *scaled_size(info.width, info.height, side_width))
     record["duration"] = round(detection.num_frames / info.fps, 3)
     record["scenes"] = [
         {
@@ -154,9 +148,9 @@ def analyse_visual(record: dict, config: VisualConfig) -> None:
         }
         for number, ((start, end), indices) in enumerate(zip(detection.scenes, keyframes))
     ]
-    record["_keyframe_images"] = [[Image.fromarray(next(frames)) for _ in indices] for indices in keyframes]
+    record["_keyframe_images"] = [[Image.fromarray(frames[index]) for index in indices] for indices in keyframes]
     record["_has_audio"] = info.has_audio
-    record["stats"]["frames_decoded"] = detection.num_frames + len(flat)
+    record["stats"]["frames_decoded"] = detection.num_frames + keyframe_decodes
 
 
 def add_colors(records: list[dict], segmenter: Segmenter | None = None) -> None:
@@ -284,7 +278,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-scene-seconds", type=float, default=10.0, help="one more keyframe per this many s")
     parser.add_argument("--analysis-width", type=int, default=256, help="frame width for scene detection")
     parser.add_argument("--keyframe-side", type=int, default=672, help="longest side of keyframes given to models")
-    parser.add_argument("--decode-batch-size", type=int, default=64)
     parser.add_argument("--media-batch-size", type=int, default=8, help="media whose model calls are batched together")
     parser.add_argument("--caption-batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=96, help="caption answer length")
@@ -335,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
     state.wait_for_everyone()  # every process has listed the folder before anyone writes to it
     models = load_models(args, state.device)
     config = VisualConfig(args.threshold, args.min_scene_len, args.max_scene_seconds, args.analysis_width,
-                          args.keyframe_side, args.decode_batch_size)
+                          args.keyframe_side)
     started = time.perf_counter()
     results, counts = [], {"answers": 0, "unparsed": 0}
     with state.split_between_processes(pending) as mine:
