@@ -1,39 +1,54 @@
 """Near-duplicate comments by TF-IDF cosine similarity within each post (paper: 0.6 Reddit, 0.7 YouTube).
 
 The paper's filter is per post: a comment is redundant when it repeats a better-ranked comment of the same post.
-Fitting one `TfidfVectorizer` per post is slow (milliseconds per post), so a whole batch of posts goes through
-one scikit-learn `CountVectorizer` and the per-post IDF (`smooth_idf`, l2 norm — what `TfidfVectorizer` fitted
-on that post alone computes) is applied with sparse algebra. Results do not depend on how posts are batched.
+Fitting one `TfidfVectorizer` per post is slow (milliseconds per post), so a whole batch of posts is tokenized
+with `CountVectorizer`'s tokenizer (lower-cased, its default token pattern), the terms get ids from one
+`pandas.factorize` (a C hash table; `CountVectorizer.fit_transform`'s Python vocabulary loop was the cost), and
+the per-post IDF (`smooth_idf`, l2 norm — what `TfidfVectorizer` fitted on that post alone computes) is applied
+with sparse algebra. Results do not depend on how posts are batched.
 """
 
 from __future__ import annotations
 
 import hashlib
+from itertools import chain
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
+_TOKENIZE = CountVectorizer().build_tokenizer()
+
 
 def per_group_tfidf(groups: list[list[str]]) -> tuple[sp.csr_matrix, np.ndarray]:
     """L2-normalised TF-IDF rows for every text, with the IDF of its own group; and each row's group index."""
-    texts = [text for group in groups for text in group]
-    group_of = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
-    try:
-        counts = CountVectorizer(dtype=np.float64).fit_transform(texts).tocsr()
-    except ValueError:  # no group has a single token (e.g. only one-letter words)
-        return sp.csr_matrix((len(texts), 1)), group_of
-    counts.sort_indices()
-    present = counts.copy()
-    present.data[:] = 1.0
-    membership = sp.csr_matrix((np.ones(len(texts)), (group_of, np.arange(len(texts)))), shape=(len(groups), len(texts)))
-    doc_freq = (membership.T @ (membership @ present)).multiply(present).tocsr()  # df of each (text, term) in its group
-    doc_freq.sort_indices()
-    group_sizes = np.array([len(g) for g in groups], dtype=np.float64)
-    rows = np.repeat(np.arange(len(texts)), np.diff(counts.indptr))
-    counts.data *= np.log((1.0 + group_sizes[group_of[rows]]) / (1.0 + doc_freq.data)) + 1.0
+    sizes = np.array([len(g) for g in groups], dtype=np.int64)
+    group_of = np.repeat(np.arange(len(groups)), sizes)
+    tokens = [_TOKENIZE(text.lower()) for group in groups for text in group]
+    terms, vocabulary = pd.factorize(np.array(list(chain.from_iterable(tokens)), dtype=object))
+    token_text = np.repeat(np.arange(len(tokens)), [len(t) for t in tokens])
+    counts = sp.csr_matrix(
+        (np.ones(len(terms)), (token_text, terms)), shape=(len(tokens), max(len(vocabulary), 1))
+    )  # duplicate (text, term) entries are summed: term counts
+    counts.sum_duplicates()
+    entry_group = group_of[np.repeat(np.arange(len(tokens)), np.diff(counts.indptr))]
+    # document frequency of each entry's term within its group: entries with the same (group, term)
+    _, same, doc_freq = np.unique(entry_group * counts.shape[1] + counts.indices, return_inverse=True, return_counts=True)
+    counts.data *= np.log((1.0 + sizes[entry_group]) / (1.0 + doc_freq[same])) + 1.0
     return normalize(counts), group_of
+
+
+def _pairs(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (first, second) of every pair first < second inside each group, groups laid out one after
+    another with these sizes."""
+    ends = np.repeat(np.cumsum(sizes), sizes)
+    index = np.arange(len(ends))
+    later = ends - index - 1  # partners after each text in its group
+    first = np.repeat(index, later)
+    step = np.arange(len(first)) - np.repeat(np.cumsum(later) - later, later)
+    return first, first + 1 + step
 
 
 def near_duplicates(groups: list[list[str]], threshold: float) -> list[list[bool]]:
@@ -43,14 +58,9 @@ def near_duplicates(groups: list[list[str]], threshold: float) -> list[list[bool
     if not any(len(g) > 1 for g in groups):
         return flags
     vectors, group_of = per_group_tfidf(groups)
-    starts = np.concatenate([[0], np.cumsum([len(g) for g in groups])])
-    first, second = [], []
-    for g, group in enumerate(groups):
-        if len(group) > 1:
-            i, j = np.triu_indices(len(group), k=1)
-            first.append(i + starts[g])
-            second.append(j + starts[g])
-    first, second = np.concatenate(first), np.concatenate(second)
+    sizes = np.array([len(g) for g in groups], dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    first, second = _pairs(sizes)
     similarity = np.asarray(vectors[first].multiply(vectors[second]).sum(axis=1)).ravel()
     hits = similarity >= threshold
     removed: set[int] = set()

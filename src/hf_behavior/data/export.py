@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     flt.add_argument("--allow-url-media", action="store_true", help="keep posts whose media file is missing (URL)")
     run_ = parser.add_argument_group("run")
     run_.add_argument("--configs", nargs="+", choices=BLIFT_CONFIGS + SALICON_CONFIGS, help="default: all with inputs")
-    run_.add_argument("--num-proc", type=int, default=1, help="processes for filtering shards and writing parquet")
+    run_.add_argument("--num-proc", type=int, default=1, help="processes for parsing, filtering and writing parquet")
     run_.add_argument("--max-error-rate", type=float, default=0.05, help="fail when more input items are bad input")
     run_.add_argument("--overwrite", action="store_true", help="discard a previous (partial) build in --output")
     run_.add_argument("--license", default="other", help="license id for the card (content belongs to its authors)")
@@ -174,7 +174,7 @@ def run(args) -> int:
     configs = args.configs or ((BLIFT_CONFIGS if has_raw else ()) + (SALICON_CONFIGS if args.salicon_fixations else ()))
     funnel = None
     if has_raw:
-        ingest(inputs, filter_configs, work)
+        ingest(inputs, filter_configs, work, args.num_proc)
         funnel = ingest_funnel(work).merge(finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc))
         funnel.save(out)
         print(funnel.summary())

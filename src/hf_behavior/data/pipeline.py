@@ -17,6 +17,7 @@ import math
 import multiprocessing
 import os
 import sqlite3
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,11 +27,12 @@ from . import jsonl, reddit, youtube
 from .dedup import content_hash, near_duplicates
 from .filters import FilterConfig, Filters, family
 from .media import MediaIndex
-from .reader import iter_json_lines
+from .reader import iter_lines, parse_line
 from .records import Dropped, Record
 from .report import Funnel
 
 CHECKPOINT_LINES = 20_000
+BLOCK_LINES = 2_000  # lines staged per task in the ingest processes
 SHARD_POSTS = 5_000
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, payload TEXT NOT NULL);
@@ -53,7 +55,8 @@ class Inputs:
 
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path)
-    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + SCHEMA)
+    # a 64 MiB page cache keeps the unique-key indexes' inserts off the disk; memory stays flat at that
+    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;" + SCHEMA)
     return db
 
 
@@ -61,18 +64,19 @@ def _where(origin: str, drop: Dropped) -> str:
     return f"{origin} ({drop.detail})" if drop.detail else origin
 
 
-class _Ingest:
-    """State of one ingest pass: the database, compiled filters and the running funnel of the current file."""
+class _Stager:
+    """The per-item half of ingest: parse a line, build the record, apply the per-item filters and serialise the
+    survivor, counting every drop in the funnel it is given. It never touches the database, so blocks of lines
+    are staged in `num_proc` processes while the main process does the inserts."""
 
-    def __init__(self, db: sqlite3.Connection, filters: dict[str, Filters], inputs: Inputs):
-        self.db, self.filters, self.inputs = db, filters, inputs
+    def __init__(self, filters: dict[str, Filters], inputs: Inputs):
+        self.filters = filters
         self.media = MediaIndex(inputs.reddit_media)
         self.brands = frozenset(inputs.brand_channels)
-        self.funnel = Funnel()
 
-    def add_post(self, make_record, origin: str, raw_comments: int = 0) -> None:
-        """Count, build (`make_record()` may raise `Dropped`), filter and store one post with its comments."""
-        funnel = self.funnel
+    def post(self, make_record, origin: str, raw_comments: int, funnel: Funnel) -> tuple | None:
+        """Count, build (`make_record()` may raise `Dropped`) and filter one post with its comments:
+        `(key, media_hash, payload, comment rows, origin)` for the database, or None when it was dropped."""
         funnel.add_input("posts")
         funnel.add_input("comments", raw_comments)
         try:
@@ -80,7 +84,7 @@ class _Ingest:
         except Dropped as drop:
             funnel.drop("posts", drop.stage, str(drop), where=_where(origin, drop), error=drop.error)
             funnel.drop("comments", "post dropped", f"post dropped at {drop.stage}", raw_comments)
-            return
+            return None
         rules = self.filters[family(record)]
         if len(record.comments) != raw_comments:  # replies and malformed entries the reader left out
             funnel.drop("comments", "read", "reply or malformed comment", raw_comments - len(record.comments))
@@ -88,66 +92,134 @@ class _Ingest:
         if reason is not None:
             funnel.drop("posts", "post filters", reason, where=origin)
             funnel.drop("comments", "post dropped", "post dropped at post filters", len(record.comments))
-            return
+            return None
         comments, dropped = rules.screen_comments(record.comments)
         for why, n in dropped.items():
             funnel.drop("comments", "comment filters", why, n)
         if rules.config.dedup_media:
             record.media_hash = content_hash(record.media_path, record.media_url)
         record.comments = []
-        try:
-            self.db.execute("INSERT INTO posts VALUES (?, ?, ?)", (record.key, record.media_hash, record.to_json()))
-        except sqlite3.IntegrityError as err:
-            why = "duplicate media" if "media_hash" in str(err) else "same post id seen before"
-            funnel.drop("posts", "duplicate media", why, where=origin)
-            funnel.drop("comments", "post dropped", "post dropped at duplicate media", len(comments))
-            return
-        self.db.executemany(
-            "INSERT INTO comments VALUES (?, ?, ?, ?)", [(record.key, c["score"], c["text"], c.get("author")) for c in comments]
-        )
+        rows = [(record.key, c["score"], c["text"], c.get("author")) for c in comments]
+        return record.key, record.media_hash, record.to_json(), rows, origin
 
-    def add_comment(self, obj: dict, origin: str) -> None:
-        funnel = self.funnel
+    def comment(self, obj: dict, origin: str, funnel: Funnel) -> tuple | None:
+        """A Reddit comment line as a database row `(post key, score, text, author)`, or None when dropped."""
         funnel.add_input("comments")
         try:
             key, comment = reddit.comment_to_row(obj)
         except Dropped as drop:
             funnel.drop("comments", drop.stage, str(drop), where=_where(origin, drop), error=drop.error)
-            return
+            return None
         reason = self.filters["reddit"].comment_reason(comment)
         if reason is not None:
             funnel.drop("comments", "comment filters", reason)
-            return
-        inserted = self.db.execute(
-            "INSERT INTO comments SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM posts WHERE key = ?)",
-            (key, comment["score"], comment["text"], comment["author"], key),
-        ).rowcount
-        if not inserted:
-            funnel.drop("comments", "post dropped", "post filtered out or not in the dump")
+            return None
+        return key, comment["score"], comment["text"], comment["author"]
+
+    def block(self, kind: str, path: str, items: list[tuple]) -> tuple[Funnel, list[tuple], int]:
+        """Stage one block of `iter_lines` items of a `kind` file: its funnel, its rows and its last line."""
+        funnel, staged = Funnel(), []
+        unit = "comments" if kind == "comments" else "posts"
+        base = Path(path).parent
+        for line_no, raw, error in items:
+            obj = None
+            if error is None:
+                obj, error = parse_line(path, line_no, raw)
+            if error is not None:
+                funnel.add_input(unit)
+                funnel.drop(unit, "read", error.reason.split(" (")[0], where=str(error), error=True)
+                continue
+            origin = f"{path}:{line_no}"
+            if kind == "comments":
+                row = self.comment(obj, origin, funnel)
+            elif kind == "submissions":
+                require = self.filters["reddit"].config.require_media
+                row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media, require), origin, 0, funnel)
+            else:
+                require = self.filters["generic"].config.require_media
+                raw_comments = obj.get("comments") if isinstance(obj.get("comments"), list) else []
+                row = self.post(lambda: jsonl.item_to_record(obj, origin, base, require), origin, len(raw_comments), funnel)
+            if row is not None:
+                staged.append(row)
+        return funnel, staged, items[-1][0]
+
+
+_STAGER: _Stager | None = None  # the forked ingest processes' copy
+
+
+def _stage_block(args) -> tuple[Funnel, list[tuple], int]:
+    return _STAGER.block(*args)
+
+
+def _blocks(items, size: int):
+    block = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+class _Ingest:
+    """State of one ingest pass: the database, the stager (and its processes) and the current file's funnel."""
+
+    def __init__(self, db: sqlite3.Connection, stager: _Stager, pool=None, num_proc: int = 1):
+        self.db, self.stager, self.pool, self.num_proc = db, stager, pool, num_proc
+        self.funnel = Funnel()
+
+    def store_posts(self, staged: list[tuple]) -> None:
+        """Insert staged posts and their comments; a post whose key or media is already there is a drop."""
+        for key, media_hash, payload, comments, origin in staged:
+            try:
+                self.db.execute("INSERT INTO posts VALUES (?, ?, ?)", (key, media_hash, payload))
+            except sqlite3.IntegrityError as err:
+                why = "duplicate media" if "media_hash" in str(err) else "same post id seen before"
+                self.funnel.drop("posts", "duplicate media", why, where=origin)
+                self.funnel.drop("comments", "post dropped", "post dropped at duplicate media", len(comments))
+                continue
+            self.db.executemany("INSERT INTO comments VALUES (?, ?, ?, ?)", comments)
+
+    def store_comments(self, rows: list[tuple]) -> None:
+        """Insert comment rows whose post is in the database; the others are drops."""
+        before = self.db.total_changes
+        self.db.executemany(
+            "INSERT INTO comments SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM posts WHERE key = ?1)", rows
+        )
+        missing = len(rows) - (self.db.total_changes - before)
+        self.funnel.drop("comments", "post dropped", "post filtered out or not in the dump", missing)
 
     # ---- one job = one file (or the list of YouTube info files) ------------------------------------------
 
-    def run_lines(self, job: str, path: str, unit: str, handle) -> None:
+    def run_lines(self, job: str, path: str, kind: str) -> None:
+        """Stage the lines of a `kind` file in blocks (in order, at most two per process in flight) and store
+        them; a checkpoint commits rows and funnel together every `CHECKPOINT_LINES` lines."""
         done = self._resume(job)
         if done is None:
             return
-        line_no = done
-        for line_no, obj, error in tqdm(iter_json_lines(path, skip_lines=done), desc=Path(path).name, unit=" lines", leave=False):
-            if error is not None:
-                self.funnel.add_input(unit)
-                self.funnel.drop(unit, "read", error.reason.split(" (")[0], where=str(error), error=True)
-            else:
-                handle(obj, f"{path}:{line_no}")
-            if line_no % CHECKPOINT_LINES == 0:
-                self._checkpoint(job, line_no, finished=False)
-        self._checkpoint(job, line_no, finished=True)
+        blocks = ((kind, path, block) for block in _blocks(iter_lines(path, skip_lines=done), BLOCK_LINES))
+        bar = tqdm(desc=Path(path).name, unit=" lines", initial=done, leave=False)
+        if self.pool is None:
+            staged_blocks = (self.stager.block(*task) for task in blocks)
+        else:
+            staged_blocks = _ordered(self.pool, blocks, 2 * self.num_proc)
+        for funnel, staged, last in staged_blocks:
+            self.funnel.merge(funnel)
+            self.store_comments(staged) if kind == "comments" else self.store_posts(staged)
+            bar.update(last - bar.n)
+            if last // CHECKPOINT_LINES > done // CHECKPOINT_LINES:
+                self._checkpoint(job, last, finished=False)
+            done = last
+        bar.close()
+        self._checkpoint(job, done, finished=True)
 
     def run_youtube(self, files: list[Path]) -> None:
         job = "youtube:" + str(len(files))
         done = self._resume(job)
         if done is None:
             return
-        rules = self.filters["youtube"]
+        rules = self.stager.filters["youtube"]
         for index in tqdm(range(done, len(files)), desc="youtube info.json", leave=False):
             path = files[index]
             try:
@@ -157,9 +229,12 @@ class _Ingest:
                 self.funnel.drop("posts", drop.stage, str(drop), where=_where(str(path), drop), error=True)
                 continue
             raw = info.get("comments") if isinstance(info.get("comments"), list) else []
-            self.add_post(
-                lambda: youtube.info_to_record(info, path, self.brands, rules.config.require_media), str(path), len(raw)
-            )
+            staged = self.stager.post(
+                lambda: youtube.info_to_record(info, path, self.stager.brands, rules.config.require_media),
+                str(path), len(raw), self.funnel,
+            )  # fmt: skip
+            if staged is not None:
+                self.store_posts([staged])
             if (index + 1) % 1000 == 0:
                 self._checkpoint(job, index + 1, finished=False)
         self._checkpoint(job, len(files), finished=True)
@@ -177,30 +252,39 @@ class _Ingest:
         self.db.commit()
 
 
-def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Path) -> None:
-    """Stage 1: stream every input into `work_dir/staging.sqlite` (resumes where a previous run stopped)."""
+def _ordered(pool, tasks, in_flight: int):
+    """`pool.imap(_stage_block, tasks)` that reads at most `in_flight` tasks ahead (imap reads them all)."""
+    pending = deque()
+    for task in tasks:
+        pending.append(pool.apply_async(_stage_block, (task,)))
+        if len(pending) >= in_flight:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
+def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Path, num_proc: int = 1) -> None:
+    """Stage 1: stream every input into `work_dir/staging.sqlite` (resumes where a previous run stopped); with
+    `num_proc > 1` lines are parsed and filtered in that many processes."""
+    global _STAGER
     db = _connect(work_dir / "staging.sqlite")
-    state = _Ingest(db, {name: Filters(cfg) for name, cfg in filter_configs.items()}, inputs)
-    require_reddit_media = filter_configs["reddit"].require_media
-
-    def add_submission(obj, origin):
-        state.add_post(lambda: reddit.submission_to_record(obj, origin, state.media, require_reddit_media), origin)
-
-    for path in inputs.reddit_submissions:
-        state.run_lines(f"submissions:{path}", path, "posts", add_submission)
-    if inputs.youtube:
-        state.run_youtube(youtube.info_files(inputs.youtube))
-    for path in inputs.generic:
-        base, require_media = Path(path).parent, filter_configs["generic"].require_media
-
-        def add_item(obj, origin, base=base):
-            raw = obj.get("comments") if isinstance(obj.get("comments"), list) else []
-            state.add_post(lambda: jsonl.item_to_record(obj, origin, base, require_media), origin, len(raw))
-
-        state.run_lines(f"generic:{path}", path, "posts", add_item)
-    for path in inputs.reddit_comments:
-        state.run_lines(f"comments:{path}", path, "comments", state.add_comment)
-    db.close()
+    _STAGER = _Stager({name: Filters(cfg) for name, cfg in filter_configs.items()}, inputs)
+    pool = multiprocessing.get_context("fork").Pool(num_proc) if num_proc > 1 else None
+    try:
+        state = _Ingest(db, _STAGER, pool, num_proc)
+        for path in inputs.reddit_submissions:
+            state.run_lines(f"submissions:{path}", path, "submissions")
+        if inputs.youtube:
+            state.run_youtube(youtube.info_files(inputs.youtube))
+        for path in inputs.generic:
+            state.run_lines(f"generic:{path}", path, "generic")
+        for path in inputs.reddit_comments:
+            state.run_lines(f"comments:{path}", path, "comments")
+    finally:
+        if pool is not None:
+            pool.terminate()
+        _STAGER = None
+        db.close()
 
 
 def ingest_funnel(work_dir: Path) -> Funnel:

@@ -64,38 +64,55 @@ def _raw_lines(path: Path, truncated: list[bool]) -> Iterator[bytes]:
         yield tail
 
 
-def iter_json_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int, dict | None, LineError | None]]:
-    """Yield `(line_number, object, None)` for each JSON object line, `(line_number, None, error)` otherwise.
+def iter_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int, bytes | None, LineError | None]]:
+    """Yield `(line_number, raw_line, None)` for each non-blank line, unparsed; `(line_number, None, error)` for
+    a corrupt or truncated `.zst` (always last).
 
-    Line numbers are 1-based. Blank lines are ignored. The first `skip_lines` lines are passed over without
-    parsing (resuming after an interruption). A truncated `.zst` ends with one extra error.
+    Line numbers are 1-based. The first `skip_lines` lines are passed over (resuming after an interruption).
+    Parsing is left to `parse_line`, so that it can run in other processes.
     """
     path = Path(path)
     truncated: list[bool] = []
     line_no = 0
     try:
         for line_no, raw in enumerate(_raw_lines(path, truncated), start=1):
-            if line_no <= skip_lines or not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                yield line_no, None, LineError(str(path), line_no, f"not UTF-8 ({err.reason} at byte {err.start})")
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as err:
-                yield line_no, None, LineError(str(path), line_no, f"malformed JSON ({err.msg} at column {err.colno})")
-                continue
-            if not isinstance(obj, dict):
-                yield line_no, None, LineError(str(path), line_no, f"not a JSON object ({type(obj).__name__})")
-                continue
-            yield line_no, obj, None
+            if line_no > skip_lines and raw.strip():
+                yield line_no, raw, None
     except zstandard.ZstdError as err:
         yield line_no + 1, None, LineError(str(path), line_no + 1, f"corrupt .zst stream ({err}); rest of file skipped")
         return
     if truncated and truncated[0]:
         yield line_no + 1, None, LineError(str(path), line_no + 1, "truncated .zst (stream ends mid-frame)")
+
+
+def parse_line(path: str, line_no: int, raw: bytes) -> tuple[dict | None, LineError | None]:
+    """`(object, None)` for a JSON object line, `(None, error)` otherwise."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, LineError(path, line_no, f"not UTF-8 ({err.reason} at byte {err.start})")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        return None, LineError(path, line_no, f"malformed JSON ({err.msg} at column {err.colno})")
+    if not isinstance(obj, dict):
+        return None, LineError(path, line_no, f"not a JSON object ({type(obj).__name__})")
+    return obj, None
+
+
+def iter_json_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int, dict | None, LineError | None]]:
+    """Yield `(line_number, object, None)` for each JSON object line, `(line_number, None, error)` otherwise.
+
+    Line numbers are 1-based. Blank lines are ignored. The first `skip_lines` lines are passed over without
+    parsing (resuming after an interruption). A truncated `.zst` ends with one extra error.
+    """
+    name = str(path)
+    for line_no, raw, error in iter_lines(path, skip_lines):
+        if error is None:
+            obj, error = parse_line(name, line_no, raw)
+            yield line_no, obj, error
+        else:
+            yield line_no, None, error
 
 
 def open_text(path: str | Path) -> io.TextIOBase:

@@ -4,7 +4,7 @@ links) become records; comments are matched to them by `link_id` later, in the s
 from __future__ import annotations
 
 import re
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from .records import Dropped, MissingField, MissingMedia, Record, require, to_unix
 
@@ -14,7 +14,7 @@ _YOUTUBE_ID = re.compile(r"(?:[?&]v=|youtu\.be/|/embed/|/shorts/|/v/|/live/)([A-
 
 
 def youtube_id(url: str) -> str | None:
-    host = (urlparse(url).hostname or "").lower()
+    host = (urlsplit(url).hostname or "").lower()
     if host not in YOUTUBE_HOSTS:
         return None
     match = _YOUTUBE_ID.search(url)
@@ -33,7 +33,7 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
     post_id = require(post, "id", str)
     subreddit = require(post, "subreddit", str)
     url = require(post, "url", str)
-    host = (urlparse(url).hostname or "").lower()
+    host = (urlsplit(url).hostname or "").lower()
     if host in REDDIT_IMAGE_HOSTS:
         source, kind, media_id = "reddit_images", "image", post_id
     elif (video_id := youtube_id(url)) is not None:

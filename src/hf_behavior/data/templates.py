@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
+from .records import Record
+
 SYSTEM_PROMPT = (
     "You are an AI visual assistant. You are given a detailed description of a media, followed by the actual "
     "media. Answer all questions as if you are seeing the media."
@@ -34,10 +36,7 @@ NUM_COMMENTS = 5
 
 
 def _get(record, name: str, default=None):
-    if isinstance(record, Mapping):
-        value = record.get(name, default)
-    else:
-        value = getattr(record, name, default)
+    value = getattr(record, name, default) if isinstance(record, Record) else record.get(name, default)
     return default if value is None else value
 
 
