@@ -153,26 +153,28 @@ class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
         return clip[torch.from_numpy(indices)], indices / (self.fps or 1.0)
 
     def transform_frames(self, clip: torch.Tensor) -> torch.Tensor:
-        """uint8 [T, 3, H, W] -> normalised float [T, 3, size, size]: pad to square (mean colour), resize, scale."""
+        """uint8 [T, 3, H, W] -> normalised float [T, 3, size, size]: pad to square (mean colour), resize, scale.
+
+        Runs in the training collator for every frame of every step, so it skips no-op steps and scales +
+        normalises in one in-place pass.
+        """
         clip = clip.float()
         mean = torch.tensor(self.image_mean).view(1, 3, 1, 1)
         std = torch.tensor(self.image_std).view(1, 3, 1, 1)
-        if self.do_pad:
-            height, width = clip.shape[-2:]
+        height, width = clip.shape[-2:]
+        if self.do_pad and height != width:
             side = max(height, width)
             canvas = (mean * 255).expand(clip.shape[0], 3, side, side).clone()
             top, left = (side - height) // 2, (side - width) // 2
             canvas[:, :, top : top + height, left : left + width] = clip
             clip = canvas
-        if self.do_resize:
-            clip = F.interpolate(
-                clip, size=(self.size["height"], self.size["width"]), mode="bicubic", antialias=True, align_corners=False
-            ).clamp_(0, 255)
-        if self.do_rescale:
-            clip = clip * self.rescale_factor
-        if self.do_normalize:
-            clip = (clip - mean) / std
-        return clip
+        target = (self.size["height"], self.size["width"])
+        if self.do_resize and tuple(clip.shape[-2:]) != target:
+            clip = F.interpolate(clip, size=target, mode="bicubic", antialias=True, align_corners=False).clamp_(0, 255)
+        scale = self.rescale_factor if self.do_rescale else 1.0
+        if self.do_normalize:  # (clip * scale - mean) / std
+            return clip.mul_(scale / std).sub_(mean / std)
+        return clip.mul_(scale) if scale != 1.0 else clip
 
 
 def _flatten_videos(videos) -> list:
