@@ -2,20 +2,18 @@
 
 datasets 5 no longer runs loading scripts, so this builder is run by our CLI (`hf_behavior.data.export`), which
 writes its parquet output plus a README with `configs:` YAML; `load_dataset("<folder or hub id>", "<config>")`
-then reads the parquet with no remote code. Rows are yielded as Arrow tables of `BATCH_ROWS`: datasets' per-example
-encoding (a recursive walk of every nested value) cost more than everything else in the export.
+then reads the parquet with no remote code. Rows are yielded as Arrow tables of `BATCH_ROWS` rows
+(`hf_behavior.data.arrow`).
 """
 
 from __future__ import annotations
 
-import json
-
 import datasets
-import pyarrow as pa
 from datasets import Features, Json, List, Value
 from datasets.builder import Key
 
-from hf_behavior.data.records import Record
+from hf_behavior.data.arrow import rows_table, storage_schema
+from hf_behavior.data.records import Record, json_text
 from hf_behavior.data.templates import CONFIG_TEMPLATES
 
 SOURCE_SUBSETS = {"reddit_images": "reddit_images", "reddit_videos": "reddit_videos", "youtube_videos": "youtube_videos"}
@@ -62,12 +60,8 @@ FEATURES = Features(
         "messages": List(Json()),
     }
 )
-# `Json` values are written as their storage, JSON text; the writer casts them to the `Json` Arrow type
-ARROW_SCHEMA = pa.schema(
-    [pa.field(f.name, pa.list_(pa.string())) if f.name in ("scenes", "messages") else f for f in FEATURES.arrow_schema]
-)
+ARROW_SCHEMA = storage_schema(FEATURES)
 BATCH_ROWS = 1000
-_to_json = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: `json.dumps` makes one per call
 
 
 def record_row(record: Record, messages: list[dict]) -> dict:
@@ -97,8 +91,8 @@ def record_row(record: Record, messages: list[dict]) -> dict:
         "replay_graph": record.heatmap or [],
         "comments": [c["text"] for c in record.comments],
         "comment_scores": [c["score"] for c in record.comments],
-        "scenes": [_to_json(scene) for scene in record.scenes],
-        "messages": [_to_json(message) for message in messages],
+        "scenes": [json_text(scene) for scene in record.scenes],
+        "messages": [json_text(message) for message in messages],
     }
 
 
@@ -133,11 +127,7 @@ class Blift(datasets.ArrowBasedBuilder):
                     if messages is not None:
                         rows.append(record_row(record, messages))
                     if len(rows) == BATCH_ROWS:
-                        yield Key(shard, batch), _table(rows)
+                        yield Key(shard, batch), rows_table(rows, ARROW_SCHEMA)
                         rows, batch = [], batch + 1
             if rows:
-                yield Key(shard, batch), _table(rows)
-
-
-def _table(rows: list[dict]) -> pa.Table:
-    return pa.Table.from_pydict({name: [row[name] for row in rows] for name in ARROW_SCHEMA.names}, schema=ARROW_SCHEMA)
+                yield Key(shard, batch), rows_table(rows, ARROW_SCHEMA)

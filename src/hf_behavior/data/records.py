@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
 SOURCES = ("reddit_images", "reddit_videos", "youtube_videos", "generic")
-# one encoder for every record: `json.dumps(..., ensure_ascii=False)` builds a new one per call, which costs
-# about as much as encoding a record
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+# JSON text of a value, UTF-8 kept: one shared encoder, as `json.dumps(..., ensure_ascii=False)` builds a new one
+# per call, which costs about as much as encoding a record
+json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class Dropped(Exception):
@@ -85,7 +85,7 @@ class Record:
         return values if values and all(v is not None for v in values) else None
 
     def to_json(self) -> str:
-        return _ENCODE(self.__dict__)
+        return json_text(self.__dict__)
 
     @classmethod
     def from_json(cls, text: str) -> Record:
