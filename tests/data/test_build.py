@@ -11,7 +11,7 @@ from huggingface_hub.utils import _http
 from hf_behavior.cli import main
 from hf_behavior.data import pipeline
 from hf_behavior.data.export import BLIFT_CONFIGS, SALICON_CONFIGS, push_to_hub
-from hf_behavior.data.templates import parse_behavior_answer
+from hf_behavior.evaluation.parsing import parse_behavior_answer
 
 from .dumps import KNOWN_VIDEO_ID, REDDIT_POSTS, YOUTUBE_VIDEOS, cli_args, write_all, write_salicon
 from .test_templates import LISTING1_USER

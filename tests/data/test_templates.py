@@ -1,5 +1,6 @@
 from hf_behavior.data import templates as T
 from hf_behavior.data.records import Record
+from hf_behavior.evaluation.parsing import parse_behavior_answer
 
 from .dumps import SCENES
 
@@ -51,13 +52,14 @@ def test_prompt_messages_are_listing1_without_answer():
     assert T.behavior_prompt_messages(row) == T.behavior_prompt_messages(known_record())
 
 
-def test_answer_parses_back():
-    parsed = T.parse_behavior_answer(LISTING1_ANSWER)
+def test_answer_parses_back_with_the_evaluation_parser():
+    parsed = parse_behavior_answer(LISTING1_ANSWER)
     assert parsed["like_percent"] == 1.5
     assert parsed["comments"] == ["Suni Lee is such an inspiration to young gymnasts", "This ad gave me chills from start to finish"]
     assert parsed["replay"] == [1.0, 0.37]
     assert len(parsed["scenes"]) == 2 and parsed["scenes"][1].startswith("The scene shows a woman balancing")
-    assert T.parse_behavior_answer("no numbers here") == {"like_percent": None, "comments": [], "replay": None, "scenes": []}
+    empty = parse_behavior_answer("no numbers here")
+    assert (empty["like_percent"], empty["comments"], empty["replay"], empty["scenes"]) == (None, [], [], [])
 
 
 def test_reddit_image_wording_and_url_media():

@@ -11,12 +11,12 @@ no-behaviour template without a scene description), and the builder skips the re
 - `likes_messages`, `titles_messages`, `comments_messages`: the Table-10 single-behaviour ablations.
 - `content_simulation_messages`, `behavior_simulation_messages`: the M3L masked caption / likes prompts.
 - `salicon_object_messages`, `salicon_region_messages`: Listings 6 and 7.
-- `parse_behavior_answer`: reads a Listing-1 answer back into numbers and comments (evaluation).
+
+Answers are read back by `hf_behavior.evaluation.parsing.parse_behavior_answer`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
@@ -315,36 +315,6 @@ def salicon_region_messages(image: Mapping, ranked_regions: list[str]) -> list[d
         "decreasing order."
     )
     return _chat(user, image, "\n".join(ranked_regions), system=SALICON_SYSTEM_PROMPT)
-
-
-# ---- reading answers back ----------------------------------------------------------------------------------
-
-_LIKED = re.compile(r"liked by (-?\d+(?:\.\d+)?)% of viewers")
-_COMMENT = re.compile(r'^\s*\d+\.\s*"(.*)"\s*$')
-_SCENE_VALUE = re.compile(r"^\s*Scene\s+(\d+)\s*:\s*(-?\d+(?:\.\d+)?)\s*$")
-_SCENE_TEXT = re.compile(r"^\s*Scene\s+\d+\s*:\s*(.*)$")
-
-
-def parse_behavior_answer(text: str) -> dict:
-    """`{"like_percent", "comments", "replay", "scenes"}` from a Listing-1 answer (generated or reference).
-    Missing parts come back as None / empty lists, so a partly malformed generation still scores what it has."""
-    liked = _LIKED.search(text)
-    result = {"like_percent": float(liked.group(1)) if liked else None, "comments": [], "replay": None, "scenes": []}
-    block = None
-    for line in text.splitlines():
-        if line.startswith("The scene-by-scene descriptions are"):
-            block = "scenes"
-        elif "comments could be:" in line or "comments on the" in line and line.rstrip().endswith("could be:"):
-            block = "comments"
-        elif line.startswith("The replay values for each scene"):
-            block, result["replay"] = "replay", []
-        elif block == "comments" and (match := _COMMENT.match(line)):
-            result["comments"].append(match.group(1))
-        elif block == "replay" and (match := _SCENE_VALUE.match(line)):
-            result["replay"].append(float(match.group(2)))
-        elif block == "scenes" and (match := _SCENE_TEXT.match(line)):
-            result["scenes"].append(match.group(1))
-    return result
 
 
 CONFIG_TEMPLATES = {
