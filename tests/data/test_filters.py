@@ -1,5 +1,7 @@
 """Each filter at its threshold: just in, just out."""
 
+import random
+
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -97,6 +99,29 @@ def test_tfidf_matches_sklearn_per_post_and_threshold_is_inclusive():
     assert near_duplicates(groups, similarity - 1e-9)[0] == [False, True, False]  # just at/over: duplicate
     assert near_duplicates(groups, similarity + 1e-9)[0] == [False, False, False]  # just under: kept
     assert near_duplicates(groups, 0.01)[1] == [False, False]  # the same text in another post is not a duplicate
+
+
+def test_batched_dedup_matches_one_tfidf_per_post():
+    """Posts of every size (none, one, many comments) in one batch flag what a per-post TfidfVectorizer flags."""
+    rng = random.Random(0)
+    words = "Red car fast the harbour at sunset café olé x ok".split()
+    groups = [[" ".join(rng.choices(words, k=rng.randrange(1, 6))) for _ in range(rng.randrange(0, 7))] for _ in range(60)]
+    expected = []
+    for group in groups:
+        flags = [False] * len(group)
+        if len(group) > 1:
+            try:
+                vectors = TfidfVectorizer().fit_transform(group)
+            except ValueError:  # no token of two or more characters in the whole post
+                vectors = None
+            for b in range(len(group)):
+                for a in range(b):
+                    if vectors is not None and not flags[a] and (vectors[a] @ vectors[b].T).toarray()[0, 0] >= 0.6 - 1e-12:
+                        flags[b] = True
+                        break
+        expected.append(flags)
+    assert near_duplicates(groups, 0.6 - 1e-12) == expected
+    assert sum(map(sum, expected)) > 10
 
 
 def test_dedup_keeps_the_better_ranked_and_chains_only_through_kept():
