@@ -5,8 +5,8 @@ The peer is `scenedetect.detect(path, ContentDetector())`: `open_video` with the
 the SceneManager's automatic downscaling to ~256 px. Ours computes the same ContentDetector score and cut rule
 on a ~256 px copy of each frame; the script checks that both find the same scenes on every clip and, in an
 untimed pass, how far our per-frame scores are from the ones PySceneDetect writes to its stats file.
-Passes alternate which side goes first; the machine may be shared, so the spread over passes is printed
-along with each side's CPU time per frame (all threads), which other jobs disturb less than wall time.
+The sides take turns clip by clip (who goes first rotates); the machine may be shared, so the spread over
+passes is printed along with each side's CPU time per frame (all threads), which other jobs disturb less.
 
     uv run python benchmarks/verbalize_throughput.py --clips 3 --seconds 10 --repeats 3
 """
@@ -110,13 +110,16 @@ def main() -> None:
         cpu = {name: [] for name in sides}
         scenes = {}
         for repeat in range(args.repeats):
-            order = list(sides) if repeat % 2 == 0 else list(reversed(sides))
-            for name in order:
-                wall_start, cpu_start = time.perf_counter(), time.process_time()
-                for clip in clips:
+            for name in sides:
+                wall[name].append(0.0)
+                cpu[name].append(0.0)
+            for number, clip in enumerate(clips):  # sides interleaved clip by clip, first one rotating
+                names = list(sides)
+                for name in names[(repeat + number) % len(names) :] + names[: (repeat + number) % len(names)]:
+                    wall_start, cpu_start = time.perf_counter(), time.process_time()
                     scenes[name, clip] = sides[name](clip)
-                wall[name].append(time.perf_counter() - wall_start)
-                cpu[name].append(time.process_time() - cpu_start)
+                    wall[name][-1] += time.perf_counter() - wall_start
+                    cpu[name][-1] += time.process_time() - cpu_start
 
         their_scores = {clip: peer_scores(clip, detections[clip].num_frames) for clip in clips}
         differences = {
