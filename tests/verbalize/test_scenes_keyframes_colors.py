@@ -87,11 +87,12 @@ def test_min_scene_len_merges_short_scenes(cut_video):
     assert detection.scenes == [(0, 27), (27, 40)]  # the 12-frame first scene is too short to stand alone
 
 
-def test_read_frames_seeks_to_exactly_the_frames_sequential_decoding_gives(tmp_path):
+@pytest.mark.parametrize("container", ["mp4", "ts", "mpg"])  # index seeks; time seeks that overshoot; no timestamps
+def test_read_frames_gives_exactly_the_frames_sequential_decoding_gives(tmp_path, container):
     frames = painted_frames([("orange", "red", 40)])
     for number, frame in enumerate(frames):
         frame[number % 48, :] = 255  # every frame differs from its neighbours
-    video = write_video(tmp_path / "gop.mp4", frames, keyframe_interval=8)
+    video = write_video(tmp_path / f"gop.{container}", frames, keyframe_interval=8)
     detection = detect_scenes(video, 64, 48, FPS)
     assert detection.key_frames == [0, 8, 16, 24, 32]
     sequential, decoded_all = read_frames(video, detection, range(40), 32, 24)
@@ -100,7 +101,8 @@ def test_read_frames_seeks_to_exactly_the_frames_sequential_decoding_gives(tmp_p
     found, decoded = read_frames(video, detection, wanted, 32, 24)
     assert sorted(found) == sorted(set(wanted))
     assert all(np.array_equal(found[i], sequential[i]) for i in found)
-    assert decoded == 4 + 3 + 2 + 3 + 4  # 0..3, on to 6, seek to 16: 16..17, on to 20, seek to 32: 32..35
+    if container == "mp4":
+        assert decoded == 4 + 3 + 2 + 3 + 4  # 0..3, on to 6, seek to 16: 16..17, on to 20, seek to 32: 32..35
 
 
 def test_steadiest_frame_and_long_scene_windows():

@@ -175,29 +175,42 @@ def read_frames(
     """RGB frames [height, width, 3] at the given indices, and how many frames had to be decoded for them.
 
     Each frame is decoded from the last key frame before it (a seek), unless the decoder is already between
-    the two; without unique timestamps to seek by, the video is decoded once from the start.
+    the two. Without unique timestamps to seek by, or once a seek lands past its frame (MPEG-TS seeks by
+    time, not by an index of key frames), the video is decoded from the start instead.
     """
-    seekable = None not in detection.frame_pts and len(set(detection.frame_pts)) == len(detection.frame_pts)
-    index_of = {pts: index for index, pts in enumerate(detection.frame_pts)}
+    timestamps = detection.frame_pts
+    by_timestamp = None not in timestamps and len(set(timestamps)) == len(timestamps)
+    index_of = {pts: index for index, pts in enumerate(timestamps)}
+    seeking = by_timestamp
     found: dict[int, np.ndarray] = {}
     decoded = 0
     with open_video_stream(path) as (container, stream):
         frames, position = container.decode(stream), 0  # position: index of the next frame `frames` yields
-        for target in sorted(set(indices)):
-            before = bisect.bisect_right(detection.key_frames, target)
-            key = detection.key_frames[before - 1] if seekable and before else 0
-            if seekable and (position > target or key > position):
-                container.seek(detection.frame_pts[key], stream=stream)
-                frames = container.decode(stream)
+
+        def decode_to(target: int) -> av.VideoFrame | None:
+            """The target frame, or None when decoding ends or passes it without meeting it."""
+            nonlocal decoded, position
             for frame in frames:
                 decoded += 1
-                index = index_of.get(frame.pts, -1) if seekable else position
+                index = index_of.get(frame.pts, -1) if by_timestamp else position
                 position = index + 1
-                if index == target:
-                    found[target] = frame.reformat(width, height, "rgb24").to_ndarray()
-                    break
-                if index > target:
-                    raise ValueError(f"{path}: seeking for frame {target} landed after it, at frame {index}")
-            else:
+                if index >= target:
+                    return frame if index == target else None
+            return None
+
+        for target in sorted(set(indices)):
+            before = bisect.bisect_right(detection.key_frames, target)
+            key = detection.key_frames[before - 1] if before else 0
+            if seeking and (position > target or key > position):
+                container.seek(timestamps[key], stream=stream)
+                frames = container.decode(stream)
+            frame = decode_to(target)
+            if frame is None and seeking:
+                seeking = False
+                container.seek(0)
+                frames, position = container.decode(stream), 0
+                frame = decode_to(target)
+            if frame is None:
                 raise ValueError(f"{path}: frame {target} could not be decoded again")
+            found[target] = frame.reformat(width, height, "rgb24").to_ndarray()
     return found, decoded
