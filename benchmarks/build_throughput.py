@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -69,22 +70,26 @@ def child_build(submissions: str, comments: str, out: str, num_proc: int) -> Non
         "-o", out, "--reddit-submissions", submissions, "--reddit-comments", comments, "--allow-url-media",
         "--configs", "blift", "--num-proc", str(num_proc),
     ])  # fmt: skip
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     code = run(args)
     if code:
         raise SystemExit(f"build-blift exited with {code}")
-    print(json.dumps({"seconds": time.perf_counter() - start}))
+    print(json.dumps({"seconds": time.perf_counter() - start, "cpu": _cpu_seconds() - cpu}))
 
 
-def measure(*child_args: str) -> tuple[dict, float, float]:
-    """Run this script as a child; its JSON result line, its peak RSS in MiB (largest process of its tree) and the
-    CPU seconds of the tree."""
+def _cpu_seconds() -> float:
+    """User + system time of this process and its finished workers."""
+    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+
+
+def measure(*child_args: str) -> tuple[dict, float]:
+    """Run this script as a child; its JSON result line and its peak RSS in MiB (largest process of its tree)."""
     proc = subprocess.Popen([sys.executable, __file__, *child_args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise RuntimeError(f"child {child_args[:2]} failed with status {status}")
-    return json.loads(output.decode().strip().splitlines()[-1]), usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return json.loads(output.decode().strip().splitlines()[-1]), usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -105,16 +110,16 @@ def main() -> None:
             folder = Path(tmp) / f"dump{posts}"
             folder.mkdir()
             rs, rc = write_dump(folder, posts)
-            before, _, _ = measure("--child", "decode", str(rs), str(rc))
-            build, rss, cpu = measure("--child", "build", str(rs), str(rc), str(folder / "out"), str(args.num_proc))
-            after, _, _ = measure("--child", "decode", str(rs), str(rc))
+            before, _ = measure("--child", "decode", str(rs), str(rc))
+            build, rss = measure("--child", "build", str(rs), str(rc), str(folder / "out"), str(args.num_proc))
+            after, _ = measure("--child", "decode", str(rs), str(rc))
             funnel = json.loads((folder / "out" / "funnel.json").read_text())
             floor = posts / min(before["seconds"], after["seconds"])
             full = posts / build["seconds"]
             print(f"dump: {posts:,} posts + {before['lines'] - posts:,} comments (.zst); kept {funnel['kept']['posts']:,} posts")
             print(f"  bare NDJSON decoding (floor): {floor:,.0f} posts/s "
                   f"({before['seconds']:.1f} s before, {after['seconds']:.1f} s after the build; the faster is used)")
-            print(f"  full build-blift pipeline:    {full:,.0f} posts/s ({build['seconds']:.1f} s wall, {cpu:.1f} CPU-s, "
+            print(f"  full build-blift pipeline:    {full:,.0f} posts/s ({build['seconds']:.1f} s wall, {build['cpu']:.1f} CPU-s, "
                   f"--num-proc {args.num_proc})")
             print(f"  ratio full / floor: {full / floor:.2f} (target >= 0.25; absolute target >= 5,000 posts/s)")
             rows.append((posts, rss))

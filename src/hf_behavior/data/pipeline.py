@@ -1,13 +1,16 @@
 """The resumable build: raw dumps -> staging database -> filtered record shards.
 
 1. `ingest` streams every input file once (posts first, then Reddit comments), applies the per-item filters and
-   writes survivors to a SQLite staging database in the work folder. Duplicate posts and duplicate media are
-   caught by unique keys; comments are matched to posts by key. Every `CHECKPOINT_LINES` lines the rows and the
-   file's funnel counts are committed together, so an interrupted build resumes at the last checkpoint.
+   writes survivors to a SQLite staging database in the work folder. Lines are parsed and filtered in blocks
+   (in `num_proc` processes, results taken in file order); the main process does the inserts. Duplicate posts
+   and duplicate media are caught by unique keys; comments are matched to posts by key. About every
+   `CHECKPOINT_LINES` lines the rows and the file's funnel counts are committed together, so an interrupted build
+   resumes at the last checkpoint.
 2. `finalize` reads the staging database in fixed shards of posts (in `num_proc` processes): joins
    verbalization sidecars, applies the duration filter, TF-IDF comment dedup, top-k and the minimum number of
    comments, and writes `records/<shard>.jsonl` + its funnel. Finished shards are skipped on resume.
-Memory stays flat in the dump size: only one checkpoint's rows or one shard are held at a time.
+Memory stays flat in the dump size: only a few blocks of lines, one checkpoint's rows or one shard are held at
+a time (and SQLite's page cache, capped at 64 MiB).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import multiprocessing
 import os
 import sqlite3
 from collections import deque
+from itertools import islice
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -152,13 +156,8 @@ def _stage_block(args) -> tuple[Funnel, list[tuple], int]:
 
 
 def _blocks(items, size: int):
-    block = []
-    for item in items:
-        block.append(item)
-        if len(block) == size:
-            yield block
-            block = []
-    if block:
+    items = iter(items)
+    while block := list(islice(items, size)):
         yield block
 
 
@@ -179,7 +178,8 @@ class _Ingest:
                 self.funnel.drop("posts", "duplicate media", why, where=origin)
                 self.funnel.drop("comments", "post dropped", "post dropped at duplicate media", len(comments))
                 continue
-            self.db.executemany("INSERT INTO comments VALUES (?, ?, ?, ?)", comments)
+            if comments:
+                self.db.executemany("INSERT INTO comments VALUES (?, ?, ?, ?)", comments)
 
     def store_comments(self, rows: list[tuple]) -> None:
         """Insert comment rows whose post is in the database; the others are drops."""
@@ -206,7 +206,10 @@ class _Ingest:
             staged_blocks = _ordered(self.pool, blocks, 2 * self.num_proc)
         for funnel, staged, last in staged_blocks:
             self.funnel.merge(funnel)
-            self.store_comments(staged) if kind == "comments" else self.store_posts(staged)
+            if kind == "comments":
+                self.store_comments(staged)
+            else:
+                self.store_posts(staged)
             bar.update(last - bar.n)
             if last // CHECKPOINT_LINES > done // CHECKPOINT_LINES:
                 self._checkpoint(job, last, finished=False)
