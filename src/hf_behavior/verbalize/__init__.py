@@ -1,6 +1,6 @@
 """Verbalization of images and videos into per-media sidecar JSON files (`hf-behavior verbalize`).
 
-Stages, each a plain function: scenes.py (PySceneDetect cuts on decord frames), keyframes.py,
+Stages, each a plain function: scenes.py (PyAV decoding, PySceneDetect ContentDetector scores and cut filter), keyframes.py,
 captions.py (Listing 5 with any image-text-to-text model), colors.py, asr.py (Whisper pipeline), replay.py;
 run.py wires them together and splits the work across processes with accelerate.
 
