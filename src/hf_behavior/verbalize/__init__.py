@@ -1,8 +1,8 @@
 """Verbalization of images and videos into per-media sidecar JSON files (`hf-behavior verbalize`).
 
-Stages, each a plain function: scenes.py (PyAV decoding, PySceneDetect ContentDetector scores and cut filter), keyframes.py,
-captions.py (Listing 5 with any image-text-to-text model), colors.py, asr.py (Whisper pipeline), replay.py;
-run.py wires them together and splits the work across processes with accelerate.
+Stages, each a plain function: scenes.py (PyAV decoding, PySceneDetect's ContentDetector scores and cut filter),
+keyframes.py, captions.py (Listing 5 with any image-text-to-text model), colors.py, asr.py (Whisper pipeline),
+replay.py; run.py wires them together and splits the work across processes with accelerate.
 
 The sidecar files are a contract with the BLIFT builder (`hf_behavior.data`):
 
