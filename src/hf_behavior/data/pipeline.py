@@ -368,8 +368,9 @@ def _finalize_shard(args) -> dict:
             funnel.drop("comments", "post dropped", f"post dropped at {drop.stage}", len(record.comments))
             continue
         candidates = rules.config.max_candidate_comments
-        funnel.drop("comments", "top-k", f"beyond the {candidates} best-scored candidates", len(record.comments[candidates:]))
-        record.comments = record.comments[:candidates]
+        if len(record.comments) > candidates:
+            funnel.drop("comments", "top-k", f"beyond the {candidates} best-scored candidates", len(record.comments) - candidates)
+            record.comments = record.comments[:candidates]
         survivors.append(record)
 
     for name, rules in filters.items():
@@ -388,8 +389,9 @@ def _finalize_shard(args) -> dict:
         for record in survivors:
             cfg = filters[family(record)].config
             top_k = cfg.top_k_comments
-            funnel.drop("comments", "top-k", f"beyond the top {top_k}", len(record.comments[top_k:]))
-            record.comments = record.comments[:top_k]
+            if len(record.comments) > top_k:
+                funnel.drop("comments", "top-k", f"beyond the top {top_k}", len(record.comments) - top_k)
+                record.comments = record.comments[:top_k]
             if len(record.comments) < cfg.min_comments:
                 funnel.drop("posts", "post comments", f"fewer than {cfg.min_comments} comments", where=record.origin)
                 funnel.drop("comments", "post dropped", "post had too few comments", len(record.comments))
