@@ -4,9 +4,8 @@ import json
 import shutil
 
 import datasets
-import httpx2
 import pytest
-from huggingface_hub.utils import _http
+from hub_fixtures import fake_hub
 
 from hf_behavior.cli import main
 from hf_behavior.data import pipeline
@@ -149,33 +148,12 @@ def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_p
     assert main(cli_args(raw, out, "--configs", "blift", "--filter", "youtube.min_views=5")) == 2
 
 
-def test_push_to_hub_through_hfapi(built, monkeypatch):
-    requests = []
-
-    def hub(request: httpx2.Request) -> httpx2.Response:
-        requests.append((request.method, request.url.path))
-        path = request.url.path
-        if path == "/api/repos/create":
-            return httpx2.Response(200, json={"url": "https://huggingface.co/datasets/me/blift", "name": "me/blift"})
-        if path == "/api/validate-yaml":  # HfApi checks the card's YAML before committing a README.md
-            assert "config_name: blift" in json.loads(request.content)["content"]
-            return httpx2.Response(200, json={"errors": [], "warnings": []})
-        if path.endswith("/preupload/main"):
-            files = json.loads(request.content)["files"]
-            return httpx2.Response(200, json={"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]})
-        if path.endswith("/commit/main"):
-            lines = [json.loads(line) for line in request.content.decode().splitlines()]
-            requests.append(("files", sorted(l["value"]["path"] for l in lines if l["key"] == "file")))
-            return httpx2.Response(200, json={"commitUrl": "https://huggingface.co/datasets/me/blift/commit/abc", "commitOid": "a" * 40})
-        return httpx2.Response(404, json={"error": f"unexpected {path}"})
-
-    _http.set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(hub)))
-    try:
+def test_push_to_hub_through_hfapi(built):
+    with fake_hub("me/blift", repo_type="dataset") as hub:
         url = push_to_hub(built, "me/blift", token="hf_test")
-    finally:
-        _http.set_client_factory(_http.default_client_factory)
     assert url.endswith("/commit/abc")
-    assert requests[0] == ("POST", "/api/repos/create")
-    uploaded = requests[-1][1]
+    assert hub.requests[0] == ("POST", "/api/repos/create")
+    assert any("config_name: blift" in card for card in hub.validated_cards)
+    uploaded = hub.committed
     assert "README.md" in uploaded and "funnel.json" in uploaded and "blift/train-00000-of-00002.parquet" in uploaded
     assert not any(path.startswith(".work") for path in uploaded)
