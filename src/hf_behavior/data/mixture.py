@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from datasets import Dataset, Features, Json, List, Value, concatenate_datasets
 
+from .records import json_text
+
 logger = logging.getLogger(__name__)
 
 MIXTURE_FEATURES = Features({"id": Value("string"), "messages": List(Json()), "source": Value("string")})
@@ -151,7 +153,7 @@ def load_llava_json(path: str | Path, media_root: str | Path | None = None) -> D
             skipped_ids.append(f"{record_id} ({reason})")
             continue
         ids.append(record_id)
-        messages.append([json.dumps(message, ensure_ascii=False) for message in chat])
+        messages.append([json_text(message) for message in chat])
     if skipped:
         bad = sum(skipped.values())
         reasons = ", ".join(f"{n} {reason}" for reason, n in skipped.most_common())
