@@ -106,7 +106,7 @@ def run_task(
             sink.write("\n")  # close a line an interrupted run left half-written
         for start in tqdm(range(0, len(todo), batch_size), desc=task.name, unit="batch", disable=not todo):
             indices = todo[start : start + batch_size]
-            predictions = _predict_or_isolate(model, processor, task, dataset, indices, data_dir, judge)
+            predictions = predict_or_isolate(model, processor, task, dataset, indices, data_dir, judge)
             for index, prediction in zip(indices, predictions):
                 done[index] = {"index": index, **prediction}
                 sink.write(json.dumps(done[index]) + "\n")
@@ -119,7 +119,9 @@ def run_task(
     return result
 
 
-def _predict_or_isolate(model, processor, task, dataset, indices: list[int], data_dir, judge) -> list[dict]:
+def predict_or_isolate(
+    model, processor, task, dataset, indices: list[int], data_dir: Path | None = None, judge=None
+) -> list[dict]:
     """Predict a batch; if it fails, retry record by record so the error names the bad record and the rest survive."""
     records = [dataset[index] for index in indices]
     if len(records) > 1:

@@ -13,7 +13,7 @@ from accelerate.utils import gather_object
 from transformers import TrainerCallback
 from trl.models.utils import unwrap_model_for_generation
 
-from ..evaluation.runner import RECORD_ERRORS, predict_batch, task_metrics
+from ..evaluation.runner import predict_or_isolate, task_metrics
 from ..evaluation.tasks import TaskConfig
 
 COMMENT_PERPLEXITY = TaskConfig(name="comment_perplexity", kind="perplexity", messages_column="messages")
@@ -43,22 +43,15 @@ class BehaviorMetricsCallback(TrainerCallback):
             model.eval()
             with accelerator.split_between_processes(list(range(len(self.dataset)))) as indices:
                 for start in range(0, len(indices), self.batch_size):
-                    records = [self.dataset[i] for i in indices[start : start + self.batch_size]]
-                    for task in self.tasks:
-                        predictions[task.name] += _predict(model, processor, task, records)
+                    batch = indices[start : start + self.batch_size]
+                    for task in self.tasks:  # a broken held-out row is counted in n_failed, not a stop
+                        predictions[task.name] += predict_or_isolate(model, processor, task, self.dataset, batch)
         metrics = {}
         for task in self.tasks:
             result = task_metrics(task, gather_object(predictions[task.name]))
             metrics.update(_logged(task, result))
         if accelerator.is_main_process:
             self.trainer.log(metrics)
-
-
-def _predict(model, processor, task: TaskConfig, records: list[dict]) -> list[dict]:
-    try:
-        return predict_batch(model, processor, task, records, data_dir=None)
-    except RECORD_ERRORS as error:  # a broken held-out row must not stop training: counted in n_failed
-        return [{"error": f"{type(error).__name__}: {error}"} for _ in records]
 
 
 def _logged(task: TaskConfig, result: dict) -> dict[str, float]:
