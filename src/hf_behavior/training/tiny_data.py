@@ -106,7 +106,7 @@ def training_samples(video_path: Path, image_path: Path) -> list[dict]:
 
 def write_tiny_sft_data(root: Path, num_videos: int = 6, num_instruct: int = 6) -> dict[str, Path]:
     """Write model/, blift/ (a real build), llava/instruct.json (+ media) under `root`; returns their paths."""
-    from ..data import export
+    from .. import cli
     from ..tiny import build_tiny_model_and_processor
 
     root = Path(root)
@@ -120,11 +120,9 @@ def write_tiny_sft_data(root: Path, num_videos: int = 6, num_instruct: int = 6) 
         (raw / f"{info['id']}.info.json").write_text(json.dumps(info))
         (sidecars / f"{info['id']}.json").write_text(json.dumps(sidecar(info, colours)))
 
-    parser = argparse.ArgumentParser()
-    export.add_arguments(parser)
-    build_args = ["-o", str(root / "blift"), "--youtube", str(raw), "--sidecar-dir", str(sidecars),
-                  "--configs", "blift", "blift_no_behavior"]  # fmt: skip
-    if export.run(parser.parse_args(build_args)) != 0:
+    build = ["build-blift", "-o", str(root / "blift"), "--youtube", str(raw), "--sidecar-dir", str(sidecars),
+             "--configs", "blift", "blift_no_behavior"]  # fmt: skip
+    if cli.main(build) != 0:
         raise RuntimeError(f"the tiny BLIFT build in {root / 'blift'} failed; see the messages above")
 
     instruct = root / "llava" / "instruct.json"
