@@ -8,15 +8,14 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 import torch
+from process_tree import kill_tree
 from transformers import AutoModelForCausalLM, AutoProcessor
 
 import hf_behavior  # noqa: F401
@@ -84,16 +83,6 @@ def single_process(workdir: Path, output: str, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def kill_tree(process: subprocess.Popen) -> None:
-    parent = psutil.Process(process.pid)
-    for child in [parent, *parent.children(recursive=True)]:
-        try:
-            child.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
-    process.communicate()
-
-
 @pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run_and_broken_video_is_counted(workdir):
     uninterrupted = single_process(workdir, "full")
@@ -110,7 +99,8 @@ def test_resume_after_kill_matches_uninterrupted_run_and_broken_video_is_counted
     while not (workdir / "killed" / "checkpoint-4" / "trainer_state.json").exists():
         assert killed.poll() is None and time.monotonic() < deadline, killed.communicate()[0][-3000:]
         time.sleep(0.05)
-    kill_tree(killed)
+    kill_tree(killed.pid)
+    killed.communicate()
     assert not (workdir / "killed" / "trainer_state.json").exists(), "the run finished before it could be killed"
 
     resumed = single_process(workdir, "killed", "--resume_from_checkpoint", "killed/checkpoint-2")

@@ -3,13 +3,12 @@ every id ends up done exactly once, nothing finished is redone or lost."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 
-import psutil
 import pytest
+from process_tree import kill_tree
 
 from .helpers import painted_frames, tone_track, write_video
 
@@ -26,16 +25,6 @@ def launch(media_dir, out, summary, tiny_llava, tiny_whisper) -> subprocess.Pope
     ]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL the launcher and every process under it (torchrun starts its workers in their own session)."""
-    launcher = psutil.Process(pid)
-    for process in [launcher, *launcher.children(recursive=True)]:
-        try:
-            process.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
 
 
 def done_sidecars(out) -> dict[str, int]:
