@@ -21,7 +21,7 @@ from hf_behavior.data.mixture import load_llava_json, mix
 from hf_behavior.models.behavior_llava import assemble_behavior_llava
 from hf_behavior.training.callbacks import BehaviorMetricsCallback
 from hf_behavior.training.collator import BehaviorLlavaCollator
-from hf_behavior.training.freezing import apply_freezing, llm_lora_config
+from hf_behavior.training.freezing import apply_freezing, llm_lora_config, llm_quantization_config
 from hf_behavior.training.hub import model_card, push_to_hub
 
 
@@ -44,12 +44,17 @@ class BehaviorScriptArguments(ScriptArguments):
 
 
 def load_model_and_processor(script_args, model_args):
+    quantization = llm_quantization_config(model_args)  # QLoRA (load_in_4bit / load_in_8bit): the LLM only
     if model_args.model_name_or_path:
         kwargs = {"dtype": model_args.dtype, "attn_implementation": model_args.attn_implementation}
+        if quantization is not None:  # bitsandbytes places the model on the current GPU
+            kwargs["quantization_config"] = quantization
         model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **kwargs)
         return model, AutoProcessor.from_pretrained(model_args.model_name_or_path)
     if not (script_args.vision and script_args.qformer and script_args.llm):
         raise ValueError("give model_name_or_path, or all of vision, qformer and llm to assemble a fresh model")
+    if quantization is not None:
+        raise ValueError("load_in_4bit/load_in_8bit need model_name_or_path: save the assembled model first")
     return assemble_behavior_llava(script_args.vision, script_args.qformer, script_args.llm, dtype=model_args.dtype)
 
 
@@ -125,7 +130,8 @@ def main(script_args, training_args, model_args):
             push_to_hub(training_args.output_dir, training_args.hub_model_id, token=training_args.hub_token,
                         private=training_args.hub_private_repo)  # fmt: skip
     trainer.accelerator.wait_for_everyone()
-    trainer.accelerator.print(f"saved to {training_args.output_dir}" + (f", pushed to {training_args.hub_model_id}" if push else ""))
+    pushed = f", pushed to {training_args.hub_model_id}" if push else ""
+    trainer.accelerator.print(f"saved to {training_args.output_dir}{pushed}")
 
 
 def final_eval(state) -> dict:
