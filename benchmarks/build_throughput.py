@@ -7,7 +7,8 @@ in the same run.
 Prints posts/s for both, their ratio (target >= 0.25, and >= 5,000 posts/s on 2 cores), the build's CPU time, and
 its peak RSS (largest process) for two dump sizes (target: not growing with the dump size). Each measurement runs in
 its own process. The floor is measured before and after the build and the faster of the two is used, so a busy
-machine during one of them cannot flatter the ratio.
+machine during one of them cannot flatter the ratio. The floor parses with the stdlib's `json.loads`, as it did
+before the build moved to orjson; the ratio to our orjson reader decoding the same dump is printed beside it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hf_behavior.data.reader import iter_json_lines, open_text
+from hf_behavior.data.reader import iter_json_lines, iter_lines, open_text
 
 WORDS = ("sunset harbour boat camera light colour sky city street dog cat mountain river friend family summer winter "
          "photo picture beautiful amazing stunning old new red blue green golden quiet busy morning night").split()  # fmt: skip
@@ -56,6 +57,14 @@ def write_dump(folder: Path, posts: int, comments_per_post: int = 3, seed: int =
 
 
 def child_decode(files: list[str]) -> None:
+    """The floor: our reader's lines (zstd, split), each UTF-8-decoded and parsed by the stdlib's `json.loads`."""
+    start = time.perf_counter()
+    lines = sum(1 for path in files for _, raw, _ in iter_lines(path) if json.loads(raw.decode("utf-8")) is not None)
+    print(json.dumps({"seconds": time.perf_counter() - start, "lines": lines}))
+
+
+def child_parse(files: list[str]) -> None:
+    """For comparison: our reader as the build runs it (`parse_line`: orjson, the stdlib for what it refuses)."""
     start = time.perf_counter()
     lines = sum(1 for path in files for _ in iter_json_lines(path))
     print(json.dumps({"seconds": time.perf_counter() - start, "lines": lines}))
@@ -100,7 +109,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        child_decode(rest) if kind == "decode" else child_build(*rest[:3], int(rest[3]))
+        if kind == "build":
+            child_build(*rest[:3], int(rest[3]))
+        else:
+            (child_decode if kind == "decode" else child_parse)(rest)
         return
 
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -113,6 +125,7 @@ def main() -> None:
             before, _ = measure("--child", "decode", str(rs), str(rc))
             build, rss = measure("--child", "build", str(rs), str(rc), str(folder / "out"), str(args.num_proc))
             after, _ = measure("--child", "decode", str(rs), str(rc))
+            parse, _ = measure("--child", "parse", str(rs), str(rc))
             funnel = json.loads((folder / "out" / "funnel.json").read_text())
             floor = posts / min(before["seconds"], after["seconds"])
             full = posts / build["seconds"]
@@ -122,6 +135,8 @@ def main() -> None:
             print(f"  full build-blift pipeline:    {full:,.0f} posts/s ({build['seconds']:.1f} s wall, {build['cpu']:.1f} CPU-s, "
                   f"--num-proc {args.num_proc})")
             print(f"  ratio full / floor: {full / floor:.2f} (target >= 0.25; absolute target >= 5,000 posts/s)")
+            print(f"  (our reader with orjson, as the build parses: {posts / parse['seconds']:,.0f} posts/s after the build; "
+                  f"ratio to it {full * parse['seconds'] / posts:.2f})")
             rows.append((posts, rss))
     for posts, mib in rows:
         print(f"peak RSS of the build (largest process) at {posts:,} posts: {mib:,.0f} MiB")

@@ -118,7 +118,7 @@ class Blift(datasets.ArrowBasedBuilder):
         subset = SOURCE_SUBSETS.get(self.config.name)
         for shard, path in enumerate(files):
             rows, batch = [], 0
-            with open(path, encoding="utf-8") as fh:
+            with open(path, "rb") as fh:
                 for line in fh:
                     record = Record.from_json(line)
                     if subset is not None and record.source != subset:

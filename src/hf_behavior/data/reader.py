@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import zstandard
 
 CHUNK_SIZE = 1 << 20
@@ -86,15 +87,21 @@ def iter_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int, byt
 
 
 def parse_line(path: str, line_no: int, raw: bytes) -> tuple[dict | None, LineError | None]:
-    """`(object, None)` for a JSON object line, `(None, error)` otherwise."""
+    """`(object, None)` for a JSON object line, `(None, error)` otherwise.
+
+    orjson parses the bytes (UTF-8 checked) about 3x faster than decoding and `json.loads`; a line it refuses
+    goes through the stdlib, which names what is wrong and reads what orjson does not (NaN, integers beyond 64
+    bits), so both accept the same lines.
+    """
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return None, LineError(path, line_no, f"not UTF-8 ({err.reason} at byte {err.start})")
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as err:
-        return None, LineError(path, line_no, f"malformed JSON ({err.msg} at column {err.colno})")
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            return None, LineError(path, line_no, f"not UTF-8 ({err.reason} at byte {err.start})")
+        except json.JSONDecodeError as err:
+            return None, LineError(path, line_no, f"malformed JSON ({err.msg} at column {err.colno})")
     if not isinstance(obj, dict):
         return None, LineError(path, line_no, f"not a JSON object ({type(obj).__name__})")
     return obj, None

@@ -10,10 +10,19 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
+import orjson
+
 SOURCES = ("reddit_images", "reddit_videos", "youtube_videos", "generic")
-# JSON text of a value, UTF-8 kept: one shared encoder, as `json.dumps(..., ensure_ascii=False)` builds a new one
-# per call, which costs about as much as encoding a record
-json_text = json.JSONEncoder(ensure_ascii=False).encode
+_stdlib_json_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def json_text(value) -> str:
+    """Compact JSON text of a value, UTF-8 kept. orjson writes a record about 10x faster than the stdlib encoder
+    (which was a tenth of the build); what it refuses (integers beyond 64 bits) goes to the stdlib one."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return _stdlib_json_text(value)
 
 
 class Dropped(Exception):
@@ -88,8 +97,18 @@ class Record:
         return json_text(self.__dict__)
 
     @classmethod
-    def from_json(cls, text: str) -> Record:
-        return cls(**json.loads(text))
+    def from_json(cls, text: str | bytes) -> Record:
+        """The record `to_json` wrote. Its fields are set directly: `cls(**fields)` cost as much as the parsing."""
+        record = cls.__new__(cls)
+        record.__dict__.update(_loads(text))
+        return record
+
+
+def _loads(text: str | bytes):
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # what orjson refuses but `json_text` may have written: integers beyond 64 bits
+        return json.loads(text)
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(Record))
