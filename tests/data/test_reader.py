@@ -31,3 +31,12 @@ def test_truncated_zst_and_non_utf8(tmp_path):
     latin.write_bytes(b'{"t": "ok"}\n{"t": "caf\xe9"}\n')
     (_, first, _), (line, _, error) = iter_json_lines(latin)
     assert first == {"t": "ok"} and line == 2 and error.reason.startswith("not UTF-8")
+
+
+def test_what_orjson_refuses_reads_as_before(tmp_path):
+    """NaN goes to the stdlib fallback and is read; a malformed line still gets the stdlib's column."""
+    path = tmp_path / "odd.ndjson"
+    path.write_text('{"score": NaN}\n{"score": 1,}\n')
+    (_, nan, _), (_, _, error) = iter_json_lines(path)
+    assert nan["score"] != nan["score"]
+    assert error.reason == "malformed JSON (Expecting property name enclosed in double quotes at column 13)"

@@ -107,7 +107,7 @@ class Record:
 def _loads(text: str | bytes):
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:  # what orjson refuses but `json_text` may have written: integers beyond 64 bits
+    except orjson.JSONDecodeError:  # NaN, which the stdlib encoder writes when `json_text` fell back to it
         return json.loads(text)
 
 
