@@ -1,5 +1,5 @@
-"""Decode + scene-detection throughput: ours (PyAV frame threads, planes shrunk before colour conversion) vs
-PySceneDetect's own pipeline, on the same generated 720p H.264 clips in this run.
+"""Decode + scene-detection throughput: ours (key-frame spans decoded on all cores at once, planes shrunk before
+colour conversion) vs PySceneDetect's own pipeline, on the same generated 720p H.264 clips in this run.
 
 The peer is `scenedetect.detect(path, ContentDetector())`: `open_video` with the default backend (OpenCV) and
 the SceneManager's automatic downscaling to ~256 px. Ours computes the same ContentDetector score and cut rule

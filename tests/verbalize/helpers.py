@@ -40,9 +40,10 @@ def tone_track(seconds: float, speech: list[tuple[float, float]], rate: int = 44
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int = FPS, audio: np.ndarray | None = None,
-                audio_rate: int = 44_100, pix_fmt: str = "yuv420p", keyframe_interval: int | None = None) -> Path:
+                audio_rate: int = 44_100, pix_fmt: str = "yuv420p", keyframe_interval: int | None = None,
+                open_gop: bool = False) -> Path:
     """H.264 mp4 (plus AAC audio when given) with PyAV; x264 places key frames unless ``keyframe_interval``
-    fixes them to every that many frames."""
+    fixes them to every that many frames; ``open_gop``: B-frames shown before a key frame are decoded after it."""
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=fps)
         video.height, video.width = frames[0].shape[:2]
@@ -50,6 +51,8 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = FPS, audio: np.
         video.options = {"crf": "10", "g": "1000"}
         if keyframe_interval:
             video.options = {"crf": "10", "g": str(keyframe_interval), "sc_threshold": "0"}
+        if open_gop:
+            video.options = {**video.options, "x264-params": "open-gop=1:bframes=3"}
         sound = container.add_stream("aac", rate=audio_rate) if audio is not None else None
         for frame in frames:
             for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):

@@ -10,7 +10,9 @@ from scenedetect import ContentDetector, FrameTimecode, StatsManager, detect
 
 from hf_behavior.verbalize.colors import PALETTE, describe_colors, name_colors, segments_foreground_mask, tone
 from hf_behavior.verbalize.keyframes import select_keyframes, steadiest_frame
-from hf_behavior.verbalize.scenes import content_score, detect_scenes, probe_video, read_frames, scaled_size
+from hf_behavior.verbalize.scenes import (content_score, detect_scenes, index_frames, probe_video, read_frames,
+                                          scaled_size, score_frames_in_order, score_frames_in_spans,
+                                          score_span)
 
 from .helpers import FPS, painted_frames, write_video
 
@@ -103,6 +105,29 @@ def test_read_frames_gives_exactly_the_frames_sequential_decoding_gives(tmp_path
     assert all(np.array_equal(found[i], sequential[i]) for i in found)
     if container == "mp4":
         assert decoded == 4 + 3 + 2 + 3 + 4  # 0..3, on to 6, seek to 16: 16..17, on to 20, seek to 32: 32..35
+
+
+@pytest.mark.parametrize("container, open_gop, splits", [
+    ("mp4", False, True), ("mkv", True, True),  # split at key frames, decoded 2 at a time
+    ("ts", False, False), ("avi", False, False),  # seek by time lands elsewhere / timestamps are not the packets'
+])
+def test_split_decoding_scores_every_frame_as_one_decode_does(tmp_path, container, open_gop, splits):
+    frames = painted_frames(SEGMENTS + [("orange", "red", 40)])
+    for number, frame in enumerate(frames):
+        frame[number % 48, :] = 255
+    video = write_video(tmp_path / f"gop.{container}", frames, keyframe_interval=8, open_gop=open_gop)
+    in_order, index = score_frames_in_order(video, 64, 48, skip_deblocking=False)
+    assert len(in_order) == 80 and index.key_frames == list(range(0, 80, 8))
+    assert index_frames(video).spans(parts=8, min_frames=30) == [(0, 32), (32, 64), (64, 80)]
+    split = score_frames_in_spans(video, index_frames(video), 64, 48, skip_deblocking=False, workers=2)
+    assert split == (in_order if splits else None)  # None: detect_scenes falls back to one decode
+    if splits:  # a span that does not start at a key frame: decoded from the one before, those frames dropped
+        span = score_span(video, index_frames(video), (20, 40), 64, 48, skip_deblocking=False)
+        assert span.scores == [0.0] + in_order[21:40]
+    one, two = (detect_scenes(video, 64, 48, FPS, min_scene_len=5, workers=n) for n in (1, 2))
+    assert one.scenes == two.scenes == [(0, 12), (12, 27), (27, 40), (40, 80)]
+    assert np.array_equal(one.frame_change, two.frame_change)
+    assert (one.frame_pts, one.key_frames) == (two.frame_pts, two.key_frames)
 
 
 def test_steadiest_frame_and_long_scene_windows():

@@ -41,6 +41,8 @@ class VisualConfig:
     max_scene_seconds: float = 10.0
     analysis_width: int = 256
     keyframe_side: int = 672
+    decode_workers: int | None = None  # decoders per video at once (None: every core this process may use)
+    skip_deblocking: bool = False  # scene detection only; see scenes.open_video_stream
 
 
 # ---------------------------------------------------------------- files
@@ -135,7 +137,8 @@ def analyse_visual(record: dict, config: VisualConfig) -> None:
     info = probe_video(path)
     width, height = scaled_size(info.width, info.height, config.analysis_width)
     detection = detect_scenes(path, width, height, info.fps, threshold=config.threshold,
-                              min_scene_len=config.min_scene_len)
+                              min_scene_len=config.min_scene_len, workers=config.decode_workers,
+                              skip_deblocking=config.skip_deblocking)
     keyframes = select_keyframes(detection.scenes, detection.frame_change, info.fps, config.max_scene_seconds)
     side_width = round(info.width * min(1.0, config.keyframe_side / max(info.width, info.height)))
     frames, keyframe_decodes = read_frames(path, detection, [i for indices in keyframes for i in indices],
@@ -278,6 +281,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-scene-seconds", type=float, default=10.0, help="one more keyframe per this many s")
     parser.add_argument("--analysis-width", type=int, default=256, help="frame width for scene detection")
     parser.add_argument("--keyframe-side", type=int, default=672, help="longest side of keyframes given to models")
+    parser.add_argument("--decode-workers", type=int, default=None,
+                        help="video spans decoded at once per process (default: this machine's cores shared "
+                             "evenly by the processes on it)")
+    parser.add_argument("--skip-deblocking", action="store_true",
+                        help="scene detection decodes without the H.264/HEVC deblocking filter: ~13%% less CPU, "
+                             "scores off by ~0.2-0.5 (threshold 27); keyframes are decoded in full either way")
     parser.add_argument("--media-batch-size", type=int, default=8, help="media whose model calls are batched together")
     parser.add_argument("--caption-batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=96, help="caption answer length")
@@ -327,8 +336,10 @@ def run(args: argparse.Namespace) -> int:
     pending = [path for path in media if path.stem not in set(already_done)]
     state.wait_for_everyone()  # every process has listed the folder before anyone writes to it
     models = load_models(args, state.device)
+    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", state.num_processes))
+    decode_workers = args.decode_workers or max(1, len(os.sched_getaffinity(0)) // local_processes)
     config = VisualConfig(args.threshold, args.min_scene_len, args.max_scene_seconds, args.analysis_width,
-                          args.keyframe_side)
+                          args.keyframe_side, decode_workers, args.skip_deblocking)
     started = time.perf_counter()
     results, counts = [], {"answers": 0, "unparsed": 0}
     with state.split_between_processes(pending) as mine:

@@ -1,16 +1,22 @@
 """Scene cuts: PySceneDetect's ContentDetector score and cut rule on a ~256 px copy of every frame PyAV decodes.
 
-Decoding 720p H.264 is most of the work. PySceneDetect's own pipeline then converts every frame to a
-full-size BGR picture, shrinks that (cv2 INTER_LINEAR, ~256 px wide) and scores it. We shrink the decoded
-Y, U and V planes the same way, colour-convert only the small picture, score it with ContentDetector's
-arithmetic (bit-identical, see :func:`content_score`; its per-frame score also serves keyframe selection)
-and pass it through ContentDetector's own FlashFilter, while FFmpeg decodes with frame threads on all cores.
+Decoding 720p H.264 is most of the work. PySceneDetect's own pipeline decodes with OpenCV's FFmpeg reader,
+converts every frame to a full-size BGR picture, shrinks that (cv2 INTER_LINEAR, ~256 px wide) and scores it.
+We cut the video at its key frames into spans that decode independently and decode those on all cores at
+once, one single-threaded decoder each (frame threads cost a sixth more CPU per frame in synchronisation); we
+shrink the decoded Y, U and V planes the same way, colour-convert only the small picture, score it with
+ContentDetector's arithmetic (bit-identical, see :func:`content_score`; its per-frame score also serves
+keyframe selection) and put the scores in order through ContentDetector's own FlashFilter. A video that
+cannot be split (one key frame, no timestamps, or a seek that does not land on its key frame) is decoded
+from start to end with frame threads instead.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,9 +84,9 @@ def scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
 
 @contextmanager
 def open_video_stream(
-    path: str | Path, skip_deblocking: bool = False
+    path: str | Path, skip_deblocking: bool = False, frame_threads: bool = True
 ) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
-    """The first video stream, decoded with FFmpeg's frame and slice threads.
+    """The first video stream, decoded with FFmpeg's frame and slice threads, or by one thread.
 
     ``skip_deblocking`` turns off the H.264/HEVC in-loop deblocking filter: a fifth less decoding work, for
     pictures off by ~1 grey level, an error that grows until the next key frame (on the benchmark clips it
@@ -90,7 +96,10 @@ def open_video_stream(
         if not container.streams.video:
             raise ValueError(f"{path}: no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        if frame_threads:
+            stream.thread_type = "AUTO"
+        else:
+            stream.codec_context.thread_count = 1
         if skip_deblocking:
             stream.codec_context.options = {"skip_loop_filter": "all"}
         yield container, stream
@@ -125,6 +134,133 @@ def content_score(hsv: np.ndarray, previous_hsv: np.ndarray | None) -> float:
     return (hue / pixels + saturation / pixels + value / pixels) / 3.0
 
 
+@dataclass
+class FrameIndex:
+    """Every frame's timestamp in display order and the key frames, from the container's packets (no decoding)."""
+
+    frame_pts: list[int | None]
+    key_frames: list[int]
+
+    def spans(self, parts: int, min_frames: int) -> list[tuple[int, int]]:
+        """About ``parts`` [start, end) spans of at least ``min_frames`` frames (the last may be shorter),
+        each starting at a key frame so that it decodes on its own."""
+        total = len(self.frame_pts)
+        length = max(min_frames, -(-total // parts))
+        starts = [0]
+        for key in self.key_frames:
+            if key - starts[-1] >= length:
+                starts.append(key)
+        return list(zip(starts, starts[1:] + [total]))
+
+
+def index_frames(path: str | Path) -> FrameIndex | None:
+    """The :class:`FrameIndex` of the first video stream; None when its packets lack unique timestamps."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            packets = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
+    except (av.FFmpegError, IndexError):
+        return None  # the decoding pass reports what is wrong with the file
+    frame_pts = sorted(pts for pts, _ in packets if pts is not None)
+    if len(frame_pts) != len(packets) or len(set(frame_pts)) != len(frame_pts):
+        return None
+    position = {pts: index for index, pts in enumerate(frame_pts)}
+    return FrameIndex(frame_pts, sorted(position[pts] for pts, key in packets if key))
+
+
+def hsv_pictures(frames: Iterable[av.VideoFrame], width: int, height: int) -> Iterator[np.ndarray]:
+    """Each frame shrunk to (width, height) (:func:`shrink_to_i420`) and converted to HSV, as ContentDetector
+    converts its BGR frames."""
+    picture = np.empty((height * 3 // 2, width), np.uint8)
+    for frame in frames:
+        yield cv2.cvtColor(cv2.cvtColor(shrink_to_i420(frame, picture), cv2.COLOR_YUV2BGR_I420), cv2.COLOR_BGR2HSV)
+
+
+@dataclass
+class ScoredSpan:
+    """One span's frame scores (the first frame's against nothing: 0) and its first and last HSV pictures."""
+
+    scores: list[float]
+    first: np.ndarray
+    last: np.ndarray
+
+
+def score_span(
+    path: str | Path, index: FrameIndex, span: tuple[int, int], width: int, height: int, skip_deblocking: bool
+) -> ScoredSpan | None:
+    """Seek to the span's key frame and score its frames with one decoding thread; None unless the decoder
+    gives exactly the span's frames in order (a seek by time can land elsewhere, as in MPEG-TS)."""
+    start, end = span
+    position = {pts: number for number, pts in enumerate(index.frame_pts)}
+    with open_video_stream(path, skip_deblocking, frame_threads=False) as (container, stream):
+        if start:
+            container.seek(index.frame_pts[start], stream=stream)
+
+        def span_frames() -> Iterator[av.VideoFrame]:
+            expected = start
+            for frame in container.decode(stream):
+                number = position.get(frame.pts, -1)
+                if 0 <= number < start and expected == start:
+                    continue  # the seek landed on an earlier key frame, or open-GOP pictures shown before it
+                if number != expected:
+                    raise LookupError(number)
+                yield frame
+                expected += 1
+                if expected == end:
+                    return
+            raise LookupError(expected)
+
+        scores, first, previous = [], None, None
+        try:
+            for hsv in hsv_pictures(span_frames(), width, height):
+                scores.append(content_score(hsv, previous))
+                first = hsv if first is None else first
+                previous = hsv
+        except LookupError:
+            return None
+    return ScoredSpan(scores, first, previous)
+
+
+def score_frames_in_spans(
+    path: str | Path, index: FrameIndex, width: int, height: int, skip_deblocking: bool, workers: int
+) -> list[float] | None:
+    """Every frame's :func:`content_score`, its spans decoded ``workers`` at a time; None when a span
+    cannot be decoded on its own."""
+    spans = index.spans(parts=4 * workers, min_frames=30)
+    if len(spans) < 2:
+        return None
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(lambda span: score_span(path, index, span, width, height, skip_deblocking), spans))
+    if None in parts:
+        return None
+    for before, part in zip(parts, parts[1:]):  # the first frame of a span against the last one before it
+        part.scores[0] = content_score(part.first, before.last)
+    return [score for part in parts for score in part.scores]
+
+
+def score_frames_in_order(
+    path: str | Path, width: int, height: int, skip_deblocking: bool
+) -> tuple[list[float], FrameIndex]:
+    """Every frame's :func:`content_score` from one frame-threaded decode, with the timestamps and key frames
+    the decoder reports."""
+    scores: list[float] = []
+    index = FrameIndex(frame_pts=[], key_frames=[])
+    previous = None
+
+    def frames(stream_frames: Iterable[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+        for frame in stream_frames:
+            if frame.key_frame:
+                index.key_frames.append(len(index.frame_pts))
+            index.frame_pts.append(frame.pts)
+            yield frame
+
+    with open_video_stream(path, skip_deblocking) as (container, stream):
+        for hsv in hsv_pictures(frames(container.decode(stream)), width, height):
+            scores.append(content_score(hsv, previous))
+            previous = hsv
+    return scores, index
+
+
 def detect_scenes(
     path: str | Path,
     width: int,
@@ -133,39 +269,35 @@ def detect_scenes(
     threshold: float = 27.0,
     min_scene_len: int = 15,
     skip_deblocking: bool = False,
+    workers: int | None = None,
 ) -> SceneDetection:
     """Decode every frame at (width, height) (even sizes, see :func:`scaled_size`) and find the cuts as
     ``ContentDetector(threshold, min_scene_len)`` does: its score (:func:`content_score`, which also serves
-    as each frame's change for keyframe selection) against the threshold, through its FlashFilter."""
+    as each frame's change for keyframe selection) against the threshold, through its FlashFilter.
+    ``workers`` decoders run at once (default: one per core this process may use)."""
     fps = float(fps)
-    flash_filter = FlashFilter(FlashFilter.Mode.MERGE, length=min_scene_len)  # ContentDetector's default mode
-    cuts: list[FrameTimecode] = []
-    changes: list[float] = []
-    frame_pts: list[int | None] = []
-    key_frames: list[int] = []
-    picture = np.empty((height * 3 // 2, width), np.uint8)
-    previous_hsv = None
-    with open_video_stream(path, skip_deblocking) as (container, stream):
-        for index, frame in enumerate(container.decode(stream)):
-            hsv = cv2.cvtColor(cv2.cvtColor(shrink_to_i420(frame, picture), cv2.COLOR_YUV2BGR_I420), cv2.COLOR_BGR2HSV)
-            score = content_score(hsv, previous_hsv)
-            cuts += flash_filter.filter(FrameTimecode(index, fps), above_threshold=score >= threshold)
-            changes.append(score)
-            frame_pts.append(frame.pts)
-            if frame.key_frame:
-                key_frames.append(index)
-            previous_hsv = hsv
-    if not changes:
+    workers = workers or len(os.sched_getaffinity(0))
+    index = index_frames(path) if workers > 1 else None
+    scores = score_frames_in_spans(path, index, width, height, skip_deblocking, workers) if index else None
+    if scores is None:
+        scores, index = score_frames_in_order(path, width, height, skip_deblocking)
+    if not scores:
         raise ValueError(f"{path}: no frame could be decoded")
+    flash_filter = FlashFilter(FlashFilter.Mode.MERGE, length=min_scene_len)  # ContentDetector's default mode
+    cuts = [
+        cut
+        for number, score in enumerate(scores)
+        for cut in flash_filter.filter(FrameTimecode(number, fps), above_threshold=score >= threshold)
+    ]
     spans = get_scenes_from_cuts(
-        sorted(set(cuts)), start_pos=FrameTimecode(0, fps), end_pos=FrameTimecode(len(changes), fps)
+        sorted(set(cuts)), start_pos=FrameTimecode(0, fps), end_pos=FrameTimecode(len(scores), fps)
     )
     return SceneDetection(
         scenes=[(start.frame_num, end.frame_num) for start, end in spans],
-        frame_change=np.array(changes, dtype=np.float32),
+        frame_change=np.array(scores, dtype=np.float32),
         fps=fps,
-        frame_pts=frame_pts,
-        key_frames=key_frames,
+        frame_pts=index.frame_pts,
+        key_frames=index.key_frames,
     )
 
 
