@@ -53,6 +53,7 @@ REDDIT_POSTS = [  # (post, expected fate)
     (submission("p8"), "media file not found"),
     (submission("p9"), "duplicate media"),
     (submission("p10"), "fewer than 2 comments"),
+    (submission("p1", title="The same post id again"), "same post id seen before"),
 ]
 
 
