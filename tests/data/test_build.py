@@ -78,13 +78,13 @@ def test_funnel_adds_up_and_names_every_drop(built, raw):
         dropped = sum(sum(reasons.values()) for reasons in funnel["dropped"][unit].values())
         assert funnel["inputs"][unit] == funnel["kept"][unit] + dropped
     posts = funnel["dropped"]["posts"]
-    # every raw post: 11 Reddit + 1 non-UTF-8 + 1 malformed line, 6 YouTube + broken + no media, 2 generic
+    # every raw post: 12 Reddit + 1 non-UTF-8 + 1 malformed line, 6 YouTube + broken + no media, 2 generic
     assert funnel["inputs"]["posts"] == len(REDDIT_POSTS) + 2 + len(YOUTUBE_VIDEOS) + 2 + 2
     assert funnel["kept"]["posts"] == len(EXPECTED_BLIFT)
     for _, fate in REDDIT_POSTS + YOUTUBE_VIDEOS:
         if fate != "kept":
             assert any(fate in reasons for reasons in posts.values()), fate
-    assert posts["read"] == {"malformed JSON": 2, "not UTF-8": 1, "missing field 'upvote_ratio'": 1}
+    assert posts["read"] == {"malformed JSON": 2, "not UTF-8": 1, "missing field 'upvote_ratio'": 1, "unreadable url": 1}
     assert posts["media"] == {"media file not found": 3}  # p8, yt_nomedia1, ig_002
     assert posts["verbalization"] == {"verbalization failed": 1}
     examples = funnel["examples"]

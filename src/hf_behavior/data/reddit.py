@@ -11,11 +11,23 @@ from .records import Dropped, MissingField, MissingMedia, Record, require, to_un
 REDDIT_IMAGE_HOSTS = frozenset({"i.redd.it", "i.reddituploads.com", "preview.redd.it"})
 YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"})
 _YOUTUBE_ID = re.compile(r"(?:[?&]v=|youtu\.be/|/embed/|/shorts/|/v/|/live/)([A-Za-z0-9_-]{11})")
+_PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?=[/?#]|\Z)")
+
+
+def url_host(url: str) -> str:
+    """The lower-cased host of a URL ("" when it has none); `MissingField` when it cannot be split. Plain
+    `https://host/...` URLs (nearly all of a dump) are read by one regex: `urlsplit` for every post cost a
+    seventh of staging it."""
+    if match := _PLAIN_HOST.match(url):
+        return match.group(1)
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError as err:  # e.g. an unclosed IPv6 bracket
+        raise MissingField("unreadable url", detail=str(err)) from None
 
 
 def youtube_id(url: str) -> str | None:
-    host = (urlsplit(url).hostname or "").lower()
-    if host not in YOUTUBE_HOSTS:
+    if url_host(url) not in YOUTUBE_HOSTS:
         return None
     match = _YOUTUBE_ID.search(url)
     return match.group(1) if match else None
@@ -33,7 +45,7 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
     post_id = require(post, "id", str)
     subreddit = require(post, "subreddit", str)
     url = require(post, "url", str)
-    host = (urlsplit(url).hostname or "").lower()
+    host = url_host(url)
     if host in REDDIT_IMAGE_HOSTS:
         source, kind, media_id = "reddit_images", "image", post_id
     elif (video_id := youtube_id(url)) is not None:
