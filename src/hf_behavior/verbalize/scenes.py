@@ -84,9 +84,10 @@ def scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
 
 @contextmanager
 def open_video_stream(
-    path: str | Path, skip_deblocking: bool = False, frame_threads: bool = True
+    path: str | Path, skip_deblocking: bool = False, threads: int = 0
 ) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
-    """The first video stream, decoded with FFmpeg's frame and slice threads, or by one thread.
+    """The first video stream, decoded with FFmpeg's frame and slice threads (``threads``: how many; 0: one
+    per core, FFmpeg's default).
 
     ``skip_deblocking`` turns off the H.264/HEVC in-loop deblocking filter: a fifth less decoding work, for
     pictures off by ~1 grey level, an error that grows until the next key frame (on the benchmark clips it
@@ -96,10 +97,8 @@ def open_video_stream(
         if not container.streams.video:
             raise ValueError(f"{path}: no video stream")
         stream = container.streams.video[0]
-        if frame_threads:
-            stream.thread_type = "AUTO"
-        else:
-            stream.codec_context.thread_count = 1
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = threads
         if skip_deblocking:
             stream.codec_context.options = {"skip_loop_filter": "all"}
         yield container, stream
@@ -186,13 +185,19 @@ class ScoredSpan:
 
 
 def score_span(
-    path: str | Path, index: FrameIndex, span: tuple[int, int], width: int, height: int, skip_deblocking: bool
+    path: str | Path,
+    index: FrameIndex,
+    span: tuple[int, int],
+    width: int,
+    height: int,
+    skip_deblocking: bool,
+    threads: int = 1,
 ) -> ScoredSpan | None:
-    """Seek to the span's key frame and score its frames with one decoding thread; None unless the decoder
-    gives exactly the span's frames in order (a seek by time can land elsewhere, as in MPEG-TS)."""
+    """Seek to the span's key frame and score its frames, decoded by ``threads`` threads; None unless the
+    decoder gives exactly the span's frames in order (a seek by time can land elsewhere, as in MPEG-TS)."""
     start, end = span
     position = {pts: number for number, pts in enumerate(index.frame_pts)}
-    with open_video_stream(path, skip_deblocking, frame_threads=False) as (container, stream):
+    with open_video_stream(path, skip_deblocking, threads) as (container, stream):
         if start:
             container.seek(index.frame_pts[start], stream=stream)
 
@@ -225,12 +230,17 @@ def score_frames_in_spans(
     path: str | Path, index: FrameIndex, width: int, height: int, skip_deblocking: bool, workers: int
 ) -> list[float] | None:
     """Every frame's :func:`content_score`, its spans decoded ``workers`` at a time; None when a span
-    cannot be decoded on its own."""
+    cannot be decoded on its own. When the spans do not fill the last round (5 spans, 2 workers), the spans
+    of that round share the workers' threads, so that no core idles while the last span decodes."""
     spans = index.spans(parts=4 * workers, min_frames=30)
     if len(spans) < 2:
         return None
+    last_round = len(spans) % workers
+    threads = [1] * (len(spans) - last_round) + [workers // max(last_round, 1)] * last_round
     with ThreadPoolExecutor(workers) as pool:
-        parts = list(pool.map(lambda span: score_span(path, index, span, width, height, skip_deblocking), spans))
+        parts = list(pool.map(
+            lambda span, count: score_span(path, index, span, width, height, skip_deblocking, count), spans, threads
+        ))
     if None in parts:
         return None
     for before, part in zip(parts, parts[1:]):  # the first frame of a span against the last one before it
