@@ -3,9 +3,9 @@
 import random
 
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from hf_behavior.data.dedup import near_duplicates, per_group_tfidf
+from hf_behavior.data.dedup import _TOKENIZE, near_duplicates, per_group_tfidf
 from hf_behavior.data.filters import DEFAULTS, Filters, load_filter_configs
 from hf_behavior.data.records import Record, to_unix
 
@@ -127,3 +127,12 @@ def test_batched_dedup_matches_one_tfidf_per_post():
 def test_dedup_keeps_the_better_ranked_and_chains_only_through_kept():
     flags = near_duplicates([["red car fast", "red car fast", "red car fast"]], 0.6)
     assert flags == [[False, True, True]]
+
+
+def test_tokens_are_count_vectorizers():
+    """The dedup's token pattern (no boundary checks) finds what CountVectorizer's default pattern finds."""
+    rng = random.Random(0)
+    pieces = ["a", "ok", "x_y", "12", "café", "e\u0301", "İ", "ǅ", "𝐀𝐁", "ﬁ", " ", "\u00a0", ".", "-", "'", "\n", "\u200b"]
+    texts = ["".join(rng.choices(pieces, k=rng.randrange(0, 12))) for _ in range(3000)]
+    reference = CountVectorizer().build_tokenizer()
+    assert [_TOKENIZE(t) for t in texts] == [reference(t) for t in texts]

@@ -3,6 +3,8 @@ datasets' per-example encoding walks every nested value of every row and cost mo
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import pyarrow as pa
 from datasets import Features
 
@@ -21,5 +23,7 @@ def storage_schema(features: Features) -> pa.Schema:
 
 
 def rows_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """One table from rows holding every column of `schema` (`Json` values already as JSON text)."""
-    return pa.Table.from_pydict({name: [row[name] for row in rows] for name in schema.names}, schema=schema)
+    """One table from rows holding every column of `schema` (two or more; `Json` values already as JSON text). The
+    rows become columns in C (`itemgetter`, `zip`) rather than by a list comprehension per column."""
+    columns = zip(*map(itemgetter(*schema.names), rows))
+    return pa.Table.from_arrays([pa.array(column, type=f.type) for column, f in zip(columns, schema)], schema=schema)

@@ -2,7 +2,7 @@
 
 The paper's filter is per post: a comment is redundant when it repeats a better-ranked comment of the same post.
 Fitting one `TfidfVectorizer` per post is slow (milliseconds per post), so a whole batch of posts is tokenized
-with `CountVectorizer`'s tokenizer (lower-cased, its default token pattern), the terms get ids from one
+with `CountVectorizer`'s tokenization (lower-cased, its default token pattern), the terms get ids from one
 `pandas.factorize` (a C hash table; `CountVectorizer.fit_transform`'s Python vocabulary loop was the cost), and
 the per-post IDF (`smooth_idf`, l2 norm — what `TfidfVectorizer` fitted on that post alone computes) is applied
 with sparse algebra. Results do not depend on how posts are batched.
@@ -11,15 +11,18 @@ with sparse algebra. Results do not depend on how posts are batched.
 from __future__ import annotations
 
 import hashlib
+import re
 from itertools import chain
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
-_TOKENIZE = CountVectorizer().build_tokenizer()
+# `CountVectorizer`'s default token pattern `(?u)\b\w\w+\b` finds the same tokens: a greedy run of word
+# characters starts and ends at word boundaries. Without the boundary checks it is a quarter faster (it was half of
+# the dedup's time).
+_TOKENIZE = re.compile(r"\w{2,}").findall
 
 
 def per_group_tfidf(groups: list[list[str]]) -> tuple[sp.csr_matrix, np.ndarray]:
