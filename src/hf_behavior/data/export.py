@@ -147,11 +147,16 @@ def _settings(args, inputs: Inputs, filter_configs) -> dict:
 def run(args) -> int:
     # What is allocated before the build (torch, transformers, datasets, ... imported with the package) outlives
     # it: keep the cyclic collector off it, here and in the forked workers, whose full collections otherwise
-    # walked it for about a third of their time (and unshared its pages).
+    # walked it for about a third of their time (and unshared its pages). The build allocates millions of
+    # short-lived dicts and lists with no cycles: a young collection every 10,000 allocations rather than 700
+    # saves ~5% of its CPU and still bounds the garbage held.
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(10_000, *thresholds[1:])
     try:
         return _run(args)
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
