@@ -1,6 +1,7 @@
 """Each filter at its threshold: just in, just out."""
 
 import random
+import re
 
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -136,3 +137,14 @@ def test_tokens_are_count_vectorizers():
     texts = ["".join(rng.choices(pieces, k=rng.randrange(0, 12))) for _ in range(3000)]
     reference = CountVectorizer().build_tokenizer()
     assert [_TOKENIZE(t) for t in texts] == [reference(t) for t in texts]
+
+
+def test_nsfw_words_are_the_lowercased_runs_of_letters_digits_and_apostrophes():
+    """The byte-table word split finds a listed word exactly where `[a-z0-9']+` over the lower-cased text does."""
+    listed = sorted(REDDIT.nsfw_words)[:20]
+    pieces = listed + ["a", "s", "'", "-", " ", "\n", "\u212a", "İ", "é", "ß", "_", "0", "\u00a0", "ﬁ", "?", "\udcff"]
+    rng = random.Random(0)
+    for _ in range(20_000):
+        text = "".join(rng.choices(pieces, k=rng.randrange(0, 6)))
+        expected = not REDDIT.nsfw_words.isdisjoint(re.findall(r"[a-z0-9']+", text.lower()))
+        assert REDDIT.has_nsfw_words(text) == expected, repr(text)

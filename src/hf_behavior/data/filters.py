@@ -22,7 +22,10 @@ from .records import Record
 
 DELETED_MARKERS = frozenset({"[deleted]", "[removed]", "[deleted by user]"})
 DEFAULT_BOT_PATTERN = r"(?i)^(automoderator|.*bot|bot[-_].*|.*[-_]bot[-_].*)$"
-_WORDS = re.compile(r"[a-z0-9']+")
+# Words are the runs of [a-z0-9'] in the lower-cased text. They are cut out without a regex (a third of the cost,
+# in C): non-ASCII characters become "?" and every byte outside the class a space, then split.
+_WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789'"
+_NON_WORD_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
 
 
 @dataclass
@@ -118,11 +121,15 @@ class Filters:
         self.subreddit_min_dates = {k.lower(): _unix(v) for k, v in config.subreddit_min_dates.items()}
         self.subreddits = None if config.subreddits is None else {s.lower() for s in config.subreddits}
         self.nsfw_words = load_word_list(config.nsfw_words_file)
+        self._nsfw_ascii = frozenset(w.encode() for w in self.nsfw_words if w.isascii())  # others match no word
         self.bot = re.compile(config.bot_pattern) if config.bot_pattern else None
         self.excluded = {c.lower() for c in config.excluded_categories}
 
     def has_nsfw_words(self, text: str | None) -> bool:
-        return bool(text) and not self.nsfw_words.isdisjoint(_WORDS.findall(text.lower()))
+        if not text:
+            return False
+        words = text.lower().encode("ascii", "replace").translate(_NON_WORD_TO_SPACE).split()
+        return not self._nsfw_ascii.isdisjoint(words)
 
     def is_bot(self, author: str | None) -> bool:
         return bool(author) and self.bot is not None and self.bot.match(author) is not None
