@@ -96,7 +96,7 @@ def test_read_frames_gives_exactly_the_frames_sequential_decoding_gives(tmp_path
         frame[number % 48, :] = 255  # every frame differs from its neighbours
     video = write_video(tmp_path / f"gop.{container}", frames, keyframe_interval=8)
     detection = detect_scenes(video, 64, 48, FPS)
-    assert detection.key_frames == [0, 8, 16, 24, 32]
+    assert detection.index.key_frames == [0, 8, 16, 24, 32]
     sequential, decoded_all = read_frames(video, detection, range(40), 32, 24)
     assert decoded_all == 40 and sorted(sequential) == list(range(40))
     wanted = [35, 3, 17, 17, 20, 6]
@@ -127,7 +127,7 @@ def test_split_decoding_scores_every_frame_as_one_decode_does(tmp_path, containe
     one, two = (detect_scenes(video, 64, 48, FPS, min_scene_len=5, workers=n) for n in (1, 2))
     assert one.scenes == two.scenes == [(0, 12), (12, 27), (27, 40), (40, 80)]
     assert np.array_equal(one.frame_change, two.frame_change)
-    assert (one.frame_pts, one.key_frames) == (two.frame_pts, two.key_frames)
+    assert (one.index.frame_pts, one.index.key_frames) == (two.index.frame_pts, two.index.key_frames)
 
 
 def test_steadiest_frame_and_long_scene_windows():

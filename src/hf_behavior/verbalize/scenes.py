@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import av
@@ -41,15 +42,38 @@ class VideoInfo:
 
 
 @dataclass
+class FrameIndex:
+    """Every frame's timestamp in display order and the key frames, from the container's packets (no decoding)."""
+
+    frame_pts: list[int | None]
+    key_frames: list[int]
+
+    @cached_property
+    def position(self) -> dict[int | None, int]:
+        """Each timestamp's frame number."""
+        return {pts: number for number, pts in enumerate(self.frame_pts)}
+
+    def spans(self, parts: int, min_frames: int) -> list[tuple[int, int]]:
+        """About ``parts`` [start, end) spans of at least ``min_frames`` frames (the last may be shorter),
+        each starting at a key frame so that it decodes on its own."""
+        total = len(self.frame_pts)
+        length = max(min_frames, -(-total // parts))
+        starts = [0]
+        for key in self.key_frames:
+            if key - starts[-1] >= length:
+                starts.append(key)
+        return list(zip(starts, starts[1:] + [total]))
+
+
+@dataclass
 class SceneDetection:
     """Scenes as [start, end) frame ranges, each frame's change from the frame before it, and what
-    :func:`read_frames` needs to find frames again by seeking (their timestamps, the key frames)."""
+    :func:`read_frames` needs to find frames again by seeking (the frames' timestamps, the key frames)."""
 
     scenes: list[tuple[int, int]]
     frame_change: np.ndarray
     fps: float
-    frame_pts: list[int | None]
-    key_frames: list[int]
+    index: FrameIndex
 
     @property
     def num_frames(self) -> int:
@@ -133,25 +157,6 @@ def content_score(hsv: np.ndarray, previous_hsv: np.ndarray | None) -> float:
     return (hue / pixels + saturation / pixels + value / pixels) / 3.0
 
 
-@dataclass
-class FrameIndex:
-    """Every frame's timestamp in display order and the key frames, from the container's packets (no decoding)."""
-
-    frame_pts: list[int | None]
-    key_frames: list[int]
-
-    def spans(self, parts: int, min_frames: int) -> list[tuple[int, int]]:
-        """About ``parts`` [start, end) spans of at least ``min_frames`` frames (the last may be shorter),
-        each starting at a key frame so that it decodes on its own."""
-        total = len(self.frame_pts)
-        length = max(min_frames, -(-total // parts))
-        starts = [0]
-        for key in self.key_frames:
-            if key - starts[-1] >= length:
-                starts.append(key)
-        return list(zip(starts, starts[1:] + [total]))
-
-
 def index_frames(path: str | Path) -> FrameIndex | None:
     """The :class:`FrameIndex` of the first video stream; None when its packets lack unique timestamps."""
     try:
@@ -163,8 +168,8 @@ def index_frames(path: str | Path) -> FrameIndex | None:
     frame_pts = sorted(pts for pts, _ in packets if pts is not None)
     if len(frame_pts) != len(packets) or len(set(frame_pts)) != len(frame_pts):
         return None
-    position = {pts: index for index, pts in enumerate(frame_pts)}
-    return FrameIndex(frame_pts, sorted(position[pts] for pts, key in packets if key))
+    keys = {pts for pts, key in packets if key}
+    return FrameIndex(frame_pts, [number for number, pts in enumerate(frame_pts) if pts in keys])
 
 
 def hsv_pictures(frames: Iterable[av.VideoFrame], width: int, height: int) -> Iterator[np.ndarray]:
@@ -196,7 +201,7 @@ def score_span(
     """Seek to the span's key frame and score its frames, decoded by ``threads`` threads; None unless the
     decoder gives exactly the span's frames in order (a seek by time can land elsewhere, as in MPEG-TS)."""
     start, end = span
-    position = {pts: number for number, pts in enumerate(index.frame_pts)}
+    position = index.position
     with open_video_stream(path, skip_deblocking, threads) as (container, stream):
         if start:
             container.seek(index.frame_pts[start], stream=stream)
@@ -306,8 +311,7 @@ def detect_scenes(
         scenes=[(start.frame_num, end.frame_num) for start, end in spans],
         frame_change=np.array(scores, dtype=np.float32),
         fps=fps,
-        frame_pts=index.frame_pts,
-        key_frames=index.key_frames,
+        index=index,
     )
 
 
@@ -320,9 +324,8 @@ def read_frames(
     the two. Without unique timestamps to seek by, or once a seek lands past its frame (MPEG-TS seeks by
     time, not by an index of key frames), the video is decoded from the start instead.
     """
-    timestamps = detection.frame_pts
+    timestamps, index_of, key_frames = detection.index.frame_pts, detection.index.position, detection.index.key_frames
     by_timestamp = None not in timestamps and len(set(timestamps)) == len(timestamps)
-    index_of = {pts: index for index, pts in enumerate(timestamps)}
     seeking = by_timestamp
     found: dict[int, np.ndarray] = {}
     decoded = 0
@@ -341,8 +344,8 @@ def read_frames(
             return None
 
         for target in sorted(set(indices)):
-            before = bisect.bisect_right(detection.key_frames, target)
-            key = detection.key_frames[before - 1] if before else 0
+            before = bisect.bisect_right(key_frames, target)
+            key = key_frames[before - 1] if before else 0
             if seeking and (position > target or key > position):
                 container.seek(timestamps[key], stream=stream)
                 frames = container.decode(stream)
