@@ -54,6 +54,7 @@ REDDIT_POSTS = [  # (post, expected fate)
     (submission("p9"), "duplicate media"),
     (submission("p10"), "fewer than 2 comments"),
     (submission("p1", title="The same post id again"), "same post id seen before"),
+    (submission("p1"), "same post id seen before"),  # the very same line again (Pushshift repeats some)
     (submission("p12", url="https://[::1/p12.jpg"), "unreadable url"),
 ]
 

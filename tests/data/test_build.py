@@ -78,7 +78,7 @@ def test_funnel_adds_up_and_names_every_drop(built, raw):
         dropped = sum(sum(reasons.values()) for reasons in funnel["dropped"][unit].values())
         assert funnel["inputs"][unit] == funnel["kept"][unit] + dropped
     posts = funnel["dropped"]["posts"]
-    # every raw post: 12 Reddit + 1 non-UTF-8 + 1 malformed line, 6 YouTube + broken + no media, 2 generic
+    # every raw post: 13 Reddit + 1 non-UTF-8 + 1 malformed line, 6 YouTube + broken + no media, 2 generic
     assert funnel["inputs"]["posts"] == len(REDDIT_POSTS) + 2 + len(YOUTUBE_VIDEOS) + 2 + 2
     assert funnel["kept"]["posts"] == len(EXPECTED_BLIFT)
     for _, fate in REDDIT_POSTS + YOUTUBE_VIDEOS:
