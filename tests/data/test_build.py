@@ -125,11 +125,11 @@ def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_p
     original, calls = pipeline._Stager.comment, []
 
     def counted(interrupt_at):
-        def comment(self, obj, origin, funnel):
-            calls.append(origin)
+        def comment(self, obj, path, line_no, funnel):
+            calls.append(line_no)
             if len(calls) == interrupt_at:
                 raise KeyboardInterrupt
-            return original(self, obj, origin, funnel)
+            return original(self, obj, path, line_no, funnel)
 
         return comment
 

@@ -64,14 +64,14 @@ def test_pics_rule_change_date_is_its_own_window():
     [(REDDIT, 2, False), (REDDIT, 3, True), (YOUTUBE, 3, False), (YOUTUBE, 4, True), (YOUTUBE, 100, True), (YOUTUBE, 101, False)],
 )
 def test_comment_length(rules, words, kept):
-    assert (rules.comment_reason({"text": " ".join(["word"] * words), "author": "x"}) is None) is kept
+    assert (rules.comment_reason(" ".join(["word"] * words), "x") is None) is kept
 
 
 def test_comment_bot_deleted_nsfw():
-    assert REDDIT.comment_reason({"text": "[removed]", "author": "x"}) == "deleted/removed comment"
-    assert REDDIT.comment_reason({"text": "nice one my friend", "author": "[deleted]"}) == "deleted/removed comment"
-    assert REDDIT.comment_reason({"text": "nice one my friend", "author": "RemindMeBot"}) == "bot author"
-    assert REDDIT.comment_reason({"text": "that is so sexy wow", "author": "x"}) == "nsfw words"
+    assert REDDIT.comment_reason("[removed]", "x") == "deleted/removed comment"
+    assert REDDIT.comment_reason("nice one my friend", "[deleted]") == "deleted/removed comment"
+    assert REDDIT.comment_reason("nice one my friend", "RemindMeBot") == "bot author"
+    assert REDDIT.comment_reason("that is so sexy wow", "x") == "nsfw words"
     kept, dropped = REDDIT.screen_comments([{"text": "a b", "author": "x"}, {"text": "a b c", "author": "x"}])
     assert [c["text"] for c in kept] == ["a b c"] and dropped == {"fewer than 3 words": 1}
 

@@ -177,12 +177,12 @@ class Filters:
             return f"video longer than {limit:g} s"
         return None
 
-    def comment_reason(self, comment: dict) -> str | None:
+    def comment_reason(self, text: str, author: str | None) -> str | None:
         """Why one comment is dropped before dedup (None = keep)."""
-        cfg, text = self.config, comment["text"]
-        if cfg.drop_deleted and (text.strip() in DELETED_MARKERS or comment.get("author") in DELETED_MARKERS):
+        cfg = self.config
+        if cfg.drop_deleted and (text.strip() in DELETED_MARKERS or author in DELETED_MARKERS):
             return "deleted/removed comment"
-        if self.is_bot(comment.get("author")):
+        if self.is_bot(author):
             return "bot author"
         words = len(text.split())
         if cfg.min_comment_words is not None and words < cfg.min_comment_words:
@@ -197,7 +197,7 @@ class Filters:
         """Comments that pass `comment_reason`, and the drop counts by reason."""
         kept, dropped = [], Counter()
         for comment in comments:
-            reason = self.comment_reason(comment)
+            reason = self.comment_reason(comment["text"], comment.get("author"))
             if reason is None:
                 kept.append(comment)
             else:

@@ -78,9 +78,8 @@ class _Stager:
         self.brands = frozenset(inputs.brand_channels)
 
     def post(self, make_record, origin: str, raw_comments: int, funnel: Funnel) -> tuple | None:
-        """Count, build (`make_record()` may raise `Dropped`) and filter one post with its comments:
-        `(key, media_hash, payload, comment rows, origin)` for the database, or None when it was dropped."""
-        funnel.add_input("posts")
+        """Build (`make_record()` may raise `Dropped`) and filter one post (already counted as input) with its
+        comments: `(key, media_hash, payload, comment rows, origin)` for the database, or None when it was dropped."""
         funnel.add_input("comments", raw_comments)
         try:
             record = make_record()
@@ -105,41 +104,40 @@ class _Stager:
         rows = [(record.key, c["score"], c["text"], c.get("author")) for c in comments]
         return record.key, record.media_hash, record.to_json(), rows, origin
 
-    def comment(self, obj: dict, origin: str, funnel: Funnel) -> tuple | None:
-        """A Reddit comment line as a database row `(post key, score, text, author)`, or None when dropped."""
-        funnel.add_input("comments")
+    def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
+        """A Reddit comment line (already counted as input) as a database row `(post key, score, text, author)`,
+        or None when dropped. Its file:line is spelled out only for a drop: comments are most of the lines."""
         try:
-            key, comment = reddit.comment_to_row(obj)
+            row = reddit.comment_to_row(obj)
         except Dropped as drop:
-            funnel.drop("comments", drop.stage, str(drop), where=_where(origin, drop), error=drop.error)
+            funnel.drop("comments", drop.stage, str(drop), where=_where(f"{path}:{line_no}", drop), error=drop.error)
             return None
-        reason = self.filters["reddit"].comment_reason(comment)
+        reason = self.filters["reddit"].comment_reason(row[2], row[3])
         if reason is not None:
             funnel.drop("comments", "comment filters", reason)
             return None
-        return key, comment["score"], comment["text"], comment["author"]
+        return row
 
     def block(self, kind: str, path: str, items: list[tuple]) -> tuple[Funnel, list[tuple], int]:
         """Stage one block of `iter_lines` items of a `kind` file: its funnel, its rows and its last line."""
         funnel, staged = Funnel(), []
         unit = "comments" if kind == "comments" else "posts"
+        funnel.add_input(unit, len(items))
         base = Path(path).parent
         for line_no, raw, error in items:
             obj = None
             if error is None:
                 obj, error = parse_line(path, line_no, raw)
             if error is not None:
-                funnel.add_input(unit)
                 funnel.drop(unit, "read", error.reason.split(" (")[0], where=str(error), error=True)
                 continue
-            origin = f"{path}:{line_no}"
             if kind == "comments":
-                row = self.comment(obj, origin, funnel)
+                row = self.comment(obj, path, line_no, funnel)
             elif kind == "submissions":
-                require = self.filters["reddit"].config.require_media
+                origin, require = f"{path}:{line_no}", self.filters["reddit"].config.require_media
                 row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media, require), origin, 0, funnel)
             else:
-                require = self.filters["generic"].config.require_media
+                origin, require = f"{path}:{line_no}", self.filters["generic"].config.require_media
                 raw_comments = obj.get("comments") if isinstance(obj.get("comments"), list) else []
                 row = self.post(lambda: jsonl.item_to_record(obj, origin, base, require), origin, len(raw_comments), funnel)
             if row is not None:
@@ -234,10 +232,10 @@ class _Ingest:
         rules = self.stager.filters["youtube"]
         for index in tqdm(range(done, len(files)), desc="youtube info.json", leave=False):
             path = files[index]
+            self.funnel.add_input("posts")
             try:
                 info = youtube.read_info(path)
             except Dropped as drop:
-                self.funnel.add_input("posts")
                 self.funnel.drop("posts", drop.stage, str(drop), where=_where(str(path), drop), error=True)
                 continue
             raw = info.get("comments") if isinstance(info.get("comments"), list) else []

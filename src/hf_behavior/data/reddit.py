@@ -79,12 +79,12 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
     )
 
 
-def comment_to_row(comment: dict) -> tuple[str, dict]:
-    """(`post key`, comment) for one comment line; `MissingField` when it has no link_id/body."""
+def comment_to_row(comment: dict) -> tuple[str, int, str, str | None]:
+    """`(post key, score, text, author)` for one comment line; `MissingField` when it has no link_id/body."""
     link_id = require(comment, "link_id", str)
     if not link_id.startswith("t3_"):
         raise MissingField(f"link_id {link_id!r} is not a submission id (t3_...)")
     score = comment.get("score", 0)
     if not isinstance(score, int) or isinstance(score, bool):
         raise MissingField(f"field 'score' has type {type(score).__name__}")
-    return f"reddit:{link_id[3:]}", {"text": require(comment, "body", str), "score": score, "author": comment.get("author")}
+    return f"reddit:{link_id[3:]}", score, require(comment, "body", str), comment.get("author")
