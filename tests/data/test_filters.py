@@ -6,7 +6,7 @@ import re
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from hf_behavior.data.dedup import _TOKENIZE, near_duplicates, per_group_tfidf
+from hf_behavior.data.dedup import _TOKENIZE, near_duplicates, per_group_tfidf, term_ids
 from hf_behavior.data.filters import DEFAULTS, Filters, load_filter_configs
 from hf_behavior.data.records import Record, to_unix
 
@@ -137,6 +137,21 @@ def test_tokens_are_count_vectorizers():
     texts = ["".join(rng.choices(pieces, k=rng.randrange(0, 12))) for _ in range(3000)]
     reference = CountVectorizer().build_tokenizer()
     assert [_TOKENIZE(t) for t in texts] == [reference(t) for t in texts]
+
+
+def test_bulk_term_ids_are_the_regex_tokens_factorized():
+    """ASCII texts split by the byte table and the others by the regex, in one batch, give the terms (ids by first
+    appearance) and text indices that the regex over every lower-cased text gives."""
+    rng = random.Random(0)
+    pieces = ["a", "Ok", "x_Y", "12", "café", "İ", "K", "I’m", " ", ".", "-", "\n", "\x00", "\x1c", "\x7f", "\udcff"]
+    for _ in range(200):
+        texts = ["".join(rng.choices(pieces, k=rng.randrange(0, 10))) for _ in range(rng.randrange(0, 12))]
+        tokens = [token for text in texts for token in _TOKENIZE(text.lower())]
+        ids = {}
+        expected = [ids.setdefault(token, len(ids)) for token in tokens]
+        text_of = [i for i, text in enumerate(texts) for _ in _TOKENIZE(text.lower())]
+        terms, token_text, n_terms = term_ids(texts)
+        assert (terms.tolist(), token_text.tolist(), n_terms) == (expected, text_of, len(ids))
 
 
 def test_nsfw_words_are_the_lowercased_runs_of_letters_digits_and_apostrophes():
