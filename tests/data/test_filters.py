@@ -67,6 +67,13 @@ def test_comment_length(rules, words, kept):
     assert (rules.comment_reason(" ".join(["word"] * words), "x") is None) is kept
 
 
+def test_comment_words_are_whitespace_runs_however_spaced():
+    assert REDDIT.comment_reason("  two\twords \n", "x") == "fewer than 3 words"
+    assert REDDIT.comment_reason(" three\u2003spaced  words ", "x") is None
+    assert YOUTUBE.comment_reason("\n" + "  ".join(["w"] * 101) + " ", "x") == "more than 100 words"
+    assert YOUTUBE.comment_reason("\n" + "  ".join(["w"] * 100) + "\t", "x") is None
+
+
 def test_comment_bot_deleted_nsfw():
     assert REDDIT.comment_reason("[removed]", "x") == "deleted/removed comment"
     assert REDDIT.comment_reason("nice one my friend", "[deleted]") == "deleted/removed comment"

@@ -10,7 +10,6 @@ source family from the CLI (`--filter youtube.min_views=5000`) or a YAML file (`
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from importlib import resources
@@ -124,6 +123,9 @@ class Filters:
         self._nsfw_ascii = frozenset(w.encode() for w in self.nsfw_words if w.isascii())  # others match no word
         self.bot = re.compile(config.bot_pattern) if config.bot_pattern else None
         self.excluded = {c.lower() for c in config.excluded_categories}
+        # a comment's words are counted up to one past what the limits look at (splitting all of a long comment cost
+        # as much as the NSFW check): `len(text.split(None, n))` is min(words, n + 1)
+        self._words_counted = max(config.min_comment_words or 0, (config.max_comment_words or -1) + 1)
 
     def has_nsfw_words(self, text: str | None) -> bool:
         if not text:
@@ -184,7 +186,7 @@ class Filters:
             return "deleted/removed comment"
         if self.is_bot(author):
             return "bot author"
-        words = len(text.split())
+        words = len(text.split(None, self._words_counted))
         if cfg.min_comment_words is not None and words < cfg.min_comment_words:
             return f"fewer than {cfg.min_comment_words} words"
         if cfg.max_comment_words is not None and words > cfg.max_comment_words:
@@ -193,13 +195,14 @@ class Filters:
             return "nsfw words"
         return None
 
-    def screen_comments(self, comments: list[dict]) -> tuple[list[dict], Counter]:
-        """Comments that pass `comment_reason`, and the drop counts by reason."""
-        kept, dropped = [], Counter()
+    def screen_comments(self, comments: list[dict]) -> tuple[list[dict], dict[str, int]]:
+        """Comments that pass `comment_reason`, and the drop counts by reason (a dict: a `Counter` for the empty
+        comment list of every Reddit post cost more than the loop)."""
+        kept, dropped = [], {}
         for comment in comments:
             reason = self.comment_reason(comment["text"], comment.get("author"))
             if reason is None:
                 kept.append(comment)
             else:
-                dropped[reason] += 1
+                dropped[reason] = dropped.get(reason, 0) + 1
         return kept, dropped

@@ -117,6 +117,8 @@ RECORD_FIELDS = tuple(f.name for f in fields(Record))
 def require(obj: dict, name: str, kind: type | tuple[type, ...]):
     """`obj[name]` if present, not None and of `kind`; otherwise `MissingField` naming it."""
     value = obj.get(name)
+    if type(value) is kind:  # nearly every call: one check instead of three
+        return value
     if value is None:
         raise MissingField(f"missing field {name!r}")
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
