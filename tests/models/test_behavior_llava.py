@@ -379,3 +379,23 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny):
         model(**inputs, labels=inputs["input_ids"]).loss.backward()
         grads.append(model.model.language_model.layers[0].self_attn.q_proj.weight.grad.clone())
     torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_checkpointing_runs_no_backward_through_frozen_towers():
+    """Only the LLM's embeddings are hooked to require grad: the frozen vision tower and Q-Former build no graph."""
+    from hf_behavior.training.freezing import apply_freezing
+
+    model, processor = build_tiny_model_and_processor(seed=3)
+    apply_freezing(model, "finetune")
+    model.activation_checkpointing_enable()
+    model.train()
+    needs_grad = {}
+    for name in ("vision_tower", "qformer"):
+        getattr(model.model, name).register_forward_hook(
+            lambda module, args, out, name=name: needs_grad.update({name: out.last_hidden_state.requires_grad})
+        )
+    inputs = encode(processor, [user(text("Describe the video."), {"type": "video", "video": frames(2)})])
+    model(**inputs, labels=inputs["input_ids"]).loss.backward()
+    assert needs_grad == {"vision_tower": False, "qformer": False}
+    assert model.model.content_projector.linear_1.weight.grad is not None
+    assert model.model.language_model.layers[0].self_attn.q_proj.weight.grad is not None

@@ -94,6 +94,21 @@ class BehaviorLlavaPreTrainedModel(PreTrainedModel):
         }
         return super().save_pretrained(save_directory, *args, **kwargs)
 
+    def enable_input_require_grads(self):
+        """Hook the language model's embeddings only (gradient checkpointing and PEFT call this).
+
+        transformers hooks every sub-model's embeddings, so the frozen vision tower's patch embeddings and the
+        frozen Q-Former's word embeddings would make their outputs require grad: both towers then build a graph
+        and run backward for nothing (a 7B step at 32 frames took 2.6x as long). Trainable towers need no hook:
+        their own parameters make their activations require grad.
+        """
+
+        def make_output_require_grad(module, inputs, output):
+            output.requires_grad_(True)
+
+        self._require_grads_hooks = [self.get_input_embeddings().register_forward_hook(make_output_require_grad)]
+        self._require_grads_hook = self._require_grads_hooks[0]
+
     def _init_weights(self, module):
         super()._init_weights(module)
         if isinstance(module, BehaviorLlavaModel) and module.query_tokens is not None:
