@@ -1,4 +1,7 @@
-"""decord rejects some valid streams (a 72x48 MPEG-4 clip: "The size must exactly match"); PyAV decodes them."""
+"""decord rejects some valid streams (a 72x48 MPEG-4 clip: "The size must exactly match") and has no wheel on some
+platforms; PyAV decodes the same frames."""
+
+import sys
 
 import decord
 import numpy as np
@@ -25,3 +28,11 @@ def test_pyav_path_samples_the_same_frames_as_decord(tmp_path):
     pyav_frames, indices, native_fps = _decode_with_pyav(path, None, 5, 300)
     assert np.array_equal(frames, pyav_frames)
     assert np.allclose(timestamps, indices / native_fps)
+
+
+def test_without_decord_pyav_decodes_the_same_frames(tmp_path, monkeypatch):
+    path = write_scene_video(tmp_path / "even.mp4", size=(64, 48))
+    frames, timestamps = load_video_frames(path, fps=None, num_frames=5)
+    monkeypatch.setitem(sys.modules, "decord", None)  # `import decord` now raises ImportError
+    without, without_timestamps = load_video_frames(path, fps=None, num_frames=5)
+    assert np.array_equal(frames, without) and np.array_equal(timestamps, without_timestamps)

@@ -49,22 +49,18 @@ def load_video_frames(
     max_frames: int = 300,
     num_threads: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Decode the sampled frames of a video file with decord: (uint8 [T, H, W, 3], timestamps in seconds [T])."""
+    """Decode the sampled frames of a video file with decord (else PyAV): (uint8 [T, H, W, 3], timestamps in s [T])."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"video file not found: {path}")
     if path.stat().st_size == 0:
         raise ValueError(f"video file is empty (0 bytes): {path}")
-    from decord import DECORDError, VideoReader, cpu
-
     try:
-        reader = VideoReader(str(path), ctx=cpu(0), num_threads=num_threads)
-        native_fps = float(reader.get_avg_fps())
-        indices = sample_frame_indices(len(reader), native_fps, fps, num_frames, max_frames)
-        frames = reader.get_batch(indices.tolist()).asnumpy()
-    except (DECORDError, RuntimeError, ValueError) as decord_error:
-        # decord rejects some valid streams (e.g. a 72x48 MPEG-4 clip: "The size must exactly match"); PyAV
-        # (FFmpeg, as decord) decodes those, so a file fails only if both decoders fail.
+        frames, indices, native_fps = _decode_with_decord(path, fps, num_frames, max_frames, num_threads)
+    except Exception as decord_error:  # noqa: BLE001  (decord's own DECORDError derives from Exception)
+        # decord is missing where it has no wheel (e.g. ARM Linux), and it rejects some valid streams (a 72x48
+        # MPEG-4 clip: "The size must exactly match"); PyAV (FFmpeg, as decord) decodes the same frames, so a file
+        # fails only if both decoders fail.
         import av
 
         try:
@@ -73,6 +69,15 @@ def load_video_frames(
             raise ValueError(f"cannot decode video {path}: {decord_error} (PyAV: {error})") from error
     timestamps = indices / native_fps if native_fps > 0 else indices.astype(float)
     return frames, timestamps.astype(np.float64)
+
+
+def _decode_with_decord(path: Path, fps, num_frames, max_frames, num_threads) -> tuple[np.ndarray, np.ndarray, float]:
+    from decord import VideoReader, cpu
+
+    reader = VideoReader(str(path), ctx=cpu(0), num_threads=num_threads)
+    native_fps = float(reader.get_avg_fps())
+    indices = sample_frame_indices(len(reader), native_fps, fps, num_frames, max_frames)
+    return reader.get_batch(indices.tolist()).asnumpy(), indices, native_fps
 
 
 def _decode_with_pyav(path: Path, fps, num_frames, max_frames) -> tuple[np.ndarray, np.ndarray, float]:
