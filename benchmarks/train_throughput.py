@@ -5,8 +5,13 @@
     uv run python benchmarks/train_throughput.py --shape tiny --through-trainer
 
 Same LLM shape, same number of frames, random weights, one process: a training step is forward + backward + AdamW
-update. Prints samples/s for both, the ratio (target on a GPU: >= 10x at 32 frames), peak memory, and on a GPU the
-LLM part's achieved share of the measured bf16 matmul rate (target >= 45% at batch 8).
+update (fused on a GPU, as the Trainer's default) of what the freezing preset trains: `--freeze finetune` (default,
+the Behavior-LLaVA recipe: LLM + content projector) for ours, and for the peer everything but its vision tower
+(LLaVA's fine-tuning stage); `--gradient-checkpointing` on both, as the recipe. A peer batch that runs out of GPU
+memory is halved until it fits (printed). Prints samples/s for both, the ratio (target on a GPU: >= 10x at 32
+frames), peak memory, and on a GPU the LLM part's achieved share of the measured bf16 matmul rate (target >= 45% at
+batch 8): once over our whole step, and once for the LLM alone (its forward + backward + AdamW on the same
+`batch x sequence` inputs embeddings).
 
 `--through-trainer` compares our bare step on one pre-collated batch with the same model trained by TRL's
 SFTTrainer + our collator on generated videos (decode, frame sampling, chat template, labels every step): the
@@ -14,6 +19,7 @@ ratio is what the data path costs (target: trainer >= 0.9x the bare step).
 """
 
 import argparse
+import gc
 import resource
 import tempfile
 import time
@@ -23,6 +29,7 @@ import torch
 from transformers import CLIPVisionConfig, LlamaConfig, LlavaNextVideoConfig, LlavaNextVideoForConditionalGeneration
 
 from hf_behavior import BehaviorLlavaConfig, BehaviorLlavaForCausalLM
+from hf_behavior.training.freezing import FREEZE_PRESETS, apply_freezing
 
 SHAPES = {
     "tiny": {
@@ -44,6 +51,7 @@ PROMPT_TOKENS = 64
 
 
 def build_ours(shape: dict, **overrides) -> BehaviorLlavaForCausalLM:
+    """Built on the current default device (a 7B model initialised on the GPU, not on the CPU)."""
     vocab = shape["text"]["vocab_size"]
     config = BehaviorLlavaConfig(
         vision_config={"model_type": "blip_2_vision_model", **shape["vision"]},
@@ -89,9 +97,14 @@ def peer_batch(model, batch: int, frames: int, device) -> dict:
             "pixel_values_videos": torch.randn(batch, frames, 3, side, side, device=device)}
 
 
+def adamw(model) -> torch.optim.AdamW:
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.AdamW(params, lr=1e-5, fused=params[0].is_cuda)
+
+
 def measure(model, make_batch, batch: int, frames: int, steps: int, device, dtype) -> tuple[float, float, int]:
     model.to(device=device, dtype=dtype).train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    optimizer = adamw(model)
     inputs = make_batch(model, batch, frames, device)
     inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
     inputs = {k: v.to(dtype) if torch.is_tensor(v) and v.is_floating_point() else v for k, v in inputs.items()}
@@ -110,6 +123,71 @@ def measure(model, make_batch, batch: int, frames: int, steps: int, device, dtyp
     elapsed = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
     return batch * steps / elapsed, peak, inputs["input_ids"].shape[1]
+
+
+def measure_peer(shape: dict, batch: int, frames: int, steps: int, device, dtype, checkpointing: bool):
+    """`measure` of the peer at `batch`, halved while it runs out of GPU memory: (samples/s, peak, length, batch)."""
+    while True:
+        model = build_peer(shape)
+        model.model.vision_tower.requires_grad_(False)
+        if checkpointing:
+            model.gradient_checkpointing_enable()
+            # transformers' hook on the vision tower's embeddings makes the frozen tower run backward: hook only the
+            # LLM's, as our model does, so the two are compared on the same work
+            model.disable_input_require_grads()
+            BehaviorLlavaForCausalLM.enable_input_require_grads(model)
+        try:
+            return *measure(model, peer_batch, batch, frames, steps, device, dtype), batch
+        except torch.OutOfMemoryError:
+            if batch == 1:
+                raise
+            print(f"peer: batch {batch} runs out of GPU memory, trying {batch // 2}")
+            batch //= 2
+        finally:
+            del model
+            gc.collect()
+            torch.cuda.empty_cache()
+
+
+def llm_flops_per_token(model) -> int:
+    """6 x the LLM's matmul parameters (its layers and lm_head; the embedding is a lookup): forward + backward."""
+    llm = model.model.language_model
+    return 6 * (llm.num_parameters() - llm.get_input_embeddings().weight.numel() + model.lm_head.weight.numel())
+
+
+def measure_llm_part(model, batch: int, length: int, steps: int, device, dtype) -> float:
+    """Steps/s of the LLM alone as it trains inside our step: forward + backward + AdamW on [batch, length] embeddings."""
+    llm, head = model.model.language_model, model.lm_head
+    optimizer = torch.optim.AdamW(
+        [p for module in (llm, head) for p in module.parameters() if p.requires_grad], lr=1e-5, fused=True
+    )
+    embeds = torch.randn(batch, length, llm.config.hidden_size, device=device, dtype=dtype)
+    labels = torch.randint(0, head.out_features, (batch * length,), device=device)
+    for step in range(steps + 1):
+        if step == 1:
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+        logits = head(llm(inputs_embeds=embeds).last_hidden_state)
+        torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    torch.cuda.synchronize()
+    return steps / (time.perf_counter() - start)
+
+
+def vision_seconds(model, batch: int, frames: int, steps: int, device, dtype) -> float:
+    """Seconds per step of our frozen vision tower's forward alone: the same-size tower on the same frames as the
+    peer's, so the peer's step time over it bounds the ratio whatever the LLM side costs."""
+    side = model.config.vision_config.image_size
+    pixels = torch.randn(batch * frames, 3, side, side, device=device, dtype=dtype)
+    with torch.no_grad():
+        for step in range(steps + 1):
+            if step == 1:
+                torch.cuda.synchronize()
+                start = time.perf_counter()
+            model.model.get_vision_features(pixels)
+    torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps
 
 
 def matmul_tflops(device, dtype, size: int = 8192, repeats: int = 20) -> float:
@@ -142,7 +220,8 @@ def video_dataset(root: Path, samples: int, frames: int, side: int):
 
 
 def measure_through_trainer(
-    shape_name: str, batch: int, frames: int, steps: int, workers: int, repeats: int, device, dtype
+    shape_name: str, batch: int, frames: int, steps: int, workers: int, repeats: int, device, dtype, freeze: str,
+    checkpointing: bool,
 ) -> None:
     """Bare step on one collated batch vs SFTTrainer + BehaviorLlavaCollator collating every step."""
     shape = SHAPES[shape_name]
@@ -156,7 +235,11 @@ def measure_through_trainer(
     ids = {"image_token_id": tokenizer.convert_tokens_to_ids("<image>"),
            "video_token_id": tokenizer.convert_tokens_to_ids("<video>"), "max_frames": frames}  # fmt: skip
     torch.manual_seed(0)
-    model = build_ours(shape, **ids)
+    with device:
+        model = build_ours(shape, **ids)
+    apply_freezing(model, freeze)
+    if checkpointing:
+        model.gradient_checkpointing_enable()
     processor = build_tiny_processor(model.config, tokenizer)
 
     class StepClock(TrainerCallback):
@@ -173,7 +256,7 @@ def measure_through_trainer(
         collated = collator(dataset.select(range(batch)).to_list())
         args = SFTConfig(
             output_dir=tmp, max_steps=steps + 1, per_device_train_batch_size=batch, learning_rate=1e-5,
-            bf16=dtype == torch.bfloat16, use_cpu=device.type == "cpu", gradient_checkpointing=False,
+            bf16=dtype == torch.bfloat16, use_cpu=device.type == "cpu", gradient_checkpointing=checkpointing,
             dataloader_num_workers=workers, remove_unused_columns=False, save_strategy="no", report_to=[],
             logging_strategy="no", disable_tqdm=True, dataset_kwargs={"skip_prepare_dataset": True},
         )  # fmt: skip
@@ -186,9 +269,11 @@ def measure_through_trainer(
                                  data_collator=collator, callbacks=[clock])  # fmt: skip
             trainer.train()
             through = max(through, batch * steps / clock.elapsed)
+            del trainer  # its optimizer's state, before the next bare step builds its own
+            gc.collect()
     print(f"device {device}, {dtype}, shape {shape_name}, batch {batch}, {frames} frames "
           f"({int(collated['video_frame_counts'][0])} decoded per clip), sequence {length}, {steps} timed steps, "
-          f"{workers} dataloader workers, best of {repeats}")
+          f"{workers} dataloader workers, best of {repeats}, freeze {freeze}, gradient checkpointing {checkpointing}")
     print(f"bare step (one pre-collated batch):        {bare:8.3f} samples/s")
     print(f"SFTTrainer + collator (decode every step): {through:8.3f} samples/s")
     print(f"ratio trainer/bare: {through / bare:.2f}x (target >= 0.90: the data path costs < 10%)")
@@ -200,6 +285,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--freeze", choices=sorted(FREEZE_PRESETS), default="finetune", help="what trains in ours")
+    parser.add_argument("--gradient-checkpointing", action="store_true", help="on both models, as the recipe")
     parser.add_argument("--through-trainer", action="store_true", help="bare step vs SFTTrainer + our collator")
     parser.add_argument("--workers", type=int, default=2, help="dataloader workers for --through-trainer")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repetitions for --through-trainer")
@@ -209,32 +296,48 @@ def main() -> None:
     shape = SHAPES[args.shape]
     if args.through_trainer:
         measure_through_trainer(
-            args.shape, args.batch, args.frames, args.steps, args.workers, args.repeats, device, dtype
+            args.shape, args.batch, args.frames, args.steps, args.workers, args.repeats, device, dtype, args.freeze,
+            args.gradient_checkpointing,
         )
         return
     torch.manual_seed(0)
 
-    ours_model = build_ours(shape)
+    with device:
+        ours_model = build_ours(shape)
+    apply_freezing(ours_model, args.freeze)
+    if args.gradient_checkpointing:
+        ours_model.gradient_checkpointing_enable()
     ours, ours_peak, ours_len = measure(ours_model, ours_batch, args.batch, args.frames, args.steps, device, dtype)
-    llm_params = ours_model.model.language_model.num_parameters() + ours_model.lm_head.weight.numel()
+    if device.type == "cuda":
+        llm_steps = measure_llm_part(ours_model, args.batch, ours_len, args.steps, device, dtype)
+        vision = vision_seconds(ours_model, args.batch, args.frames, args.steps, device, dtype)
+    flops_per_token = llm_flops_per_token(ours_model)
     del ours_model
-    peer_model = build_peer(shape)
-    peer, peer_peak, peer_len = measure(peer_model, peer_batch, args.batch, args.frames, args.steps, device, dtype)
-    del peer_model
+    gc.collect()
+    with device:
+        peer, peer_peak, peer_len, peer_batch_size = measure_peer(
+            shape, args.batch, args.frames, args.steps, device, dtype, args.gradient_checkpointing
+        )
 
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'CPU'}), {dtype}, "
-          f"shape {args.shape}, batch {args.batch}, {args.frames} frames, {args.steps} timed steps")
+          f"shape {args.shape}, batch {args.batch}, {args.frames} frames, {args.steps} timed steps, "
+          f"freeze {args.freeze}, gradient checkpointing {args.gradient_checkpointing}")
     print(f"ours  BehaviorLlava (llama_vid, mean): {ours:8.3f} samples/s, sequence {ours_len}, peak {ours_peak:.2f} GiB")
-    print(f"peer  LlavaNextVideo (pool stride 2):  {peer:8.3f} samples/s, sequence {peer_len}, peak {peer_peak:.2f} GiB")
+    print(f"peer  LlavaNextVideo (pool stride 2):  {peer:8.3f} samples/s, sequence {peer_len}, peak {peer_peak:.2f} GiB"
+          + (f" (at batch {peer_batch_size})" if peer_batch_size != args.batch else ""))
     print(f"ratio ours/peer: {ours / peer:.2f}x (GPU target at 32 frames: >= 10x)")
     if device.type == "cuda":
-        achieved = 6 * llm_params * ours_len * ours / 1e12
         peak_rate = matmul_tflops(device, dtype)
-        print(f"LLM part: {achieved:.1f} TFLOP/s of a measured {peak_rate:.1f} TFLOP/s bf16 matmul rate "
-              f"= {100 * achieved / peak_rate:.1f}% (target >= 45% at batch 8)")
+        whole = flops_per_token * ours_len * ours / 1e12
+        alone = flops_per_token * ours_len * args.batch * llm_steps / 1e12
+        print(f"vision tower forward alone: {vision:.3f} s of our {args.batch / ours:.3f} s per {args.batch} samples; "
+              f"the peer's {args.batch / peer:.3f} s over it bounds the ratio at {args.batch / peer / vision:.1f}x")
+        print(f"measured bf16 matmul rate: {peak_rate:.1f} TFLOP/s (8192^3)")
+        print(f"LLM part over our whole step: {whole:.1f} TFLOP/s = {100 * whole / peak_rate:.1f}%")
+        print(f"LLM part alone ([{args.batch}, {ours_len}] embeddings, fwd + bwd + AdamW): {alone:.1f} TFLOP/s "
+              f"= {100 * alone / peak_rate:.1f}% (target >= 45% at batch 8)")
     else:
         print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
-
 
 if __name__ == "__main__":
     main()
