@@ -35,18 +35,24 @@ REGION_NAMES = (
 NUM_COMMENTS = 5
 
 
-def _get(record, name: str, default=None):
-    value = getattr(record, name, default) if isinstance(record, Record) else record.get(name, default)
+def _fields(record) -> Mapping:
+    """A record's fields by name: a `Record`'s own attribute dict, or the mapping itself. Each public function
+    takes it once and reads it with `_get` (a dict look-up; `getattr` after an `isinstance` per read cost more)."""
+    return vars(record) if isinstance(record, Record) else record
+
+
+def _get(fields: Mapping, name: str, default=None):
+    value = fields.get(name)
     return default if value is None else value
 
 
-def _like_percent(record) -> float | None:
-    ratio = _get(record, "like_ratio")
+def _like_percent(fields: Mapping) -> float | None:
+    ratio = _get(fields, "like_ratio")
     return None if ratio is None else 100.0 * ratio
 
 
-def _replay(record) -> list[float] | None:
-    values = [scene.get("replay") for scene in _get(record, "scenes", [])]
+def _replay(fields: Mapping) -> list[float] | None:
+    values = [scene.get("replay") for scene in _get(fields, "scenes", [])]
     return values if values and all(v is not None for v in values) else None
 
 
@@ -56,9 +62,10 @@ def format_number(value: float) -> str:
 
 
 def media_block(record) -> dict:
-    kind = _get(record, "media_kind", "video")
-    path = _get(record, "media_path")
-    return {"type": kind, "path": path} if path else {"type": kind, "url": _get(record, "media_url")}
+    fields = _fields(record)
+    kind = _get(fields, "media_kind", "video")
+    path = _get(fields, "media_path")
+    return {"type": kind, "path": path} if path else {"type": kind, "url": _get(fields, "media_url")}
 
 
 def _chat(user_text: str, record, answer: str | None, system: str | None = SYSTEM_PROMPT) -> list[dict]:
@@ -74,8 +81,9 @@ def _chat(user_text: str, record, answer: str | None, system: str | None = SYSTE
 
 def intro(record, with_title: bool = True) -> str:
     """First sentence(s): what the media is and where it was posted, then the ASR when there is one."""
-    kind, title, channel = _get(record, "media_kind", "video"), _get(record, "title", ""), _get(record, "channel")
-    subreddit, brand = _get(record, "subreddit"), _get(record, "brand", False)
+    fields = _fields(record)
+    kind, title, channel = _get(fields, "media_kind", "video"), _get(fields, "title", ""), _get(fields, "channel")
+    subreddit, brand = _get(fields, "subreddit"), _get(fields, "brand", False)
     titled = f' is titled "{title}"' if with_title else ""
     if brand and channel:
         text = f"The {kind} advertisement{titled} for the brand {channel}." if with_title else (
@@ -86,15 +94,14 @@ def intro(record, with_title: bool = True) -> str:
         text = f"The {kind}{titled} and was posted by {channel}." if with_title else f"The {kind} was posted by {channel}."
     else:
         text = f"The {kind}{titled}." if with_title else f"The {kind} is given."
-    asr = _get(record, "asr")
+    asr = _get(fields, "asr")
     if asr and kind == "video":
         text += f' The audio in the {"ad" if brand else "video"} says "{" ".join(asr.split())}".'
     return text
 
 
-def _user_text(record, questions: list[str], describe: bool, with_title: bool = True) -> str:
-    kind = _get(record, "media_kind", "video")
-    text = f"{intro(record, with_title)} Analyze this {kind} deeply"
+def _user_text(fields: Mapping, kind: str, questions: list[str], describe: bool, with_title: bool = True) -> str:
+    text = f"{intro(fields, with_title)} Analyze this {kind} deeply"
     if describe:
         text += ", then " + ("write scene by scene description of the video" if kind == "video" else "write a description of the image")
     if questions:
@@ -105,8 +112,7 @@ def _user_text(record, questions: list[str], describe: bool, with_title: bool = 
     return text
 
 
-def _behavior_questions(record, likes: bool, comments: bool, replay: bool) -> list[str]:
-    kind = _get(record, "media_kind", "video")
+def _behavior_questions(kind: str, likes: bool, comments: bool, replay: bool) -> list[str]:
     questions = []
     if likes and comments:
         questions.append(
@@ -152,52 +158,52 @@ def describe_scene(scene: Mapping, unit: str = "scene") -> str:
 
 
 def scene_descriptions(record) -> str | None:
-    scenes = _get(record, "scenes", [])
+    fields = _fields(record)
+    scenes = _get(fields, "scenes", [])
     if not scenes:
         return None
-    if _get(record, "media_kind", "video") == "image":
+    if _get(fields, "media_kind", "video") == "image":
         return "The description of the image is:\n" + describe_scene(scenes[0], "image")
     lines = [f"Scene {i}: {describe_scene(scene)}" for i, scene in enumerate(scenes, start=1)]
     return "The scene-by-scene descriptions are:\n" + "\n".join(lines)
 
 
-def _quoted_comments(record) -> list[str]:
-    comments = _get(record, "comments", [])[:NUM_COMMENTS]
-    return [f'{i}. "{" ".join(c["text"].split())}"' for i, c in enumerate(comments, start=1)]
-
-
-def behavior_answer(record, likes: bool, comments: bool, replay: bool) -> str:
-    kind = _get(record, "media_kind", "video")
+def _behavior_answer(kind: str, like_percent: float | None, comments: list[dict], replay: list[float] | None) -> str:
+    """The answer's behaviour part: the like percentage, the top comments and the replay values (None or empty:
+    not answered)."""
     lines = []
-    if likes:
-        liked = f"The {kind} will be liked by {format_number(_like_percent(record))}% of viewers"
+    if like_percent is not None:
+        liked = f"The {kind} will be liked by {format_number(like_percent)}% of viewers"
         lines.append(liked + (", and the popular comments could be:" if comments else "."))
     elif comments:
         lines.append(f"The popular comments on the {kind} could be:")
-    if comments:
-        lines += _quoted_comments(record)
-    if replay:
+    lines += [f'{i}. "{" ".join(c["text"].split())}"' for i, c in enumerate(comments, start=1)]
+    if replay is not None:
         lines.append("The replay values for each scene would be:")
-        lines += [f"Scene {i}: {format_number(v)}" for i, v in enumerate(_replay(record), start=1)]
+        lines += [f"Scene {i}: {format_number(v)}" for i, v in enumerate(replay, start=1)]
     return "\n".join(lines)
 
 
 def _behavior_chat(record, likes: bool, comments: bool, replay: bool, answer: bool = True, with_title: bool = True,
                    extra_answer: str | None = None):  # fmt: skip
-    likes = likes and _like_percent(record) is not None
-    comments = comments and bool(_get(record, "comments"))
-    replay = replay and _replay(record) is not None
+    """Each behaviour asked for that the record has is asked (and answered); None when there is none of them."""
+    fields = _fields(record)
+    kind = _get(fields, "media_kind", "video")
+    like_percent = _like_percent(fields) if likes else None
+    top = _get(fields, "comments", [])[:NUM_COMMENTS] if comments else []
+    replay_values = _replay(fields) if replay else None
+    likes, comments, replay = like_percent is not None, bool(top), replay_values is not None
     if not (likes or comments or replay or extra_answer):
         return None
-    scenes = scene_descriptions(record)
-    questions = _behavior_questions(record, likes, comments, replay)
+    scenes = scene_descriptions(fields)
+    questions = _behavior_questions(kind, likes, comments, replay)
     if extra_answer is not None:
-        questions.insert(0, f"What would be the title of this {_get(record, 'media_kind', 'video')}?")
-    user = _user_text(record, questions, describe=scenes is not None, with_title=with_title)
+        questions.insert(0, f"What would be the title of this {kind}?")
+    user = _user_text(fields, kind, questions, describe=scenes is not None, with_title=with_title)
     if not answer:
-        return _chat(user, record, None)
-    body = [part for part in (scenes, extra_answer, behavior_answer(record, likes, comments, replay)) if part]
-    return _chat(user, record, "\n".join(body))
+        return _chat(user, fields, None)
+    body = [part for part in (scenes, extra_answer, _behavior_answer(kind, like_percent, top, replay_values)) if part]
+    return _chat(user, fields, "\n".join(body))
 
 
 # ---- public templates --------------------------------------------------------------------------------------
@@ -215,10 +221,11 @@ def behavior_prompt_messages(record) -> list[dict] | None:
 
 def no_behavior_messages(record) -> list[dict] | None:
     """Listing 8 (Ad-LLaVA): the same media and description, no behaviour asked or answered."""
-    scenes = scene_descriptions(record)
+    fields = _fields(record)
+    scenes = scene_descriptions(fields)
     if scenes is None:
         return None
-    return _chat(_user_text(record, [], describe=True), record, scenes)
+    return _chat(_user_text(fields, _get(fields, "media_kind", "video"), [], describe=True), fields, scenes)
 
 
 def likes_messages(record) -> list[dict] | None:
@@ -233,14 +240,14 @@ def comments_messages(record) -> list[dict] | None:
 
 def titles_messages(record) -> list[dict] | None:
     """Table 10, BLIFT[Titles]: the title is withheld from the prompt and asked for."""
-    kind = _get(record, "media_kind", "video")
-    answer = f'The title of the {kind} would be "{" ".join(_get(record, "title", "").split())}".'
-    return _behavior_chat(record, likes=False, comments=False, replay=False, with_title=False, extra_answer=answer)
+    fields = _fields(record)
+    answer = f'The title of the {_get(fields, "media_kind", "video")} would be "{" ".join(_get(fields, "title", "").split())}".'
+    return _behavior_chat(fields, likes=False, comments=False, replay=False, with_title=False, extra_answer=answer)
 
 
-def _m3l_metadata(record, last: str) -> str:
-    created = _get(record, "created_utc")
-    lines = [f"Username is {_get(record, 'channel') or _get(record, 'author') or 'unknown'}.,"]
+def _m3l_metadata(fields: Mapping, last: str) -> str:
+    created = _get(fields, "created_utc")
+    lines = [f"Username is {_get(fields, 'channel') or _get(fields, 'author') or 'unknown'}.,"]
     if created is not None:
         moment = datetime.fromtimestamp(created, tz=timezone.utc)
         lines.append(f"Release Date is {moment:%Y-%m-%d},")
@@ -252,18 +259,19 @@ def _m3l_metadata(record, last: str) -> str:
 
 def _m3l_chat(record, task: str, fields: str, review: str, given: str, target: str, answer) -> list[dict] | None:
     """The M3L wizard prompt (deck wording kept verbatim): task, listed fields, review hint, metadata, [MASK]."""
-    likes = _get(record, "likes")
+    post = _fields(record)
+    likes = _get(post, "likes")
     if likes is None:
         return None
-    kind = _get(record, "media_kind", "video")
+    kind = _get(post, "media_kind", "video")
     user = (
         f"You are content creating wizard. Today I challenge you to predict {task} that was posted in the past. "
         f"I'll provide you with the following information regarding the post:\n\n{fields}\n\n"
         f"{review.format(kind=kind)}\n\nNow given the {kind},\n\n"
-        + _m3l_metadata(record, given.format(likes=likes, caption=" ".join(_get(record, "title", "").split())))
+        + _m3l_metadata(post, given.format(likes=likes, caption=" ".join(_get(post, "title", "").split())))
         + f"\n\n{target}: [MASK]"
     )
-    return _chat(user, record, f"{target}: {answer(record)}", system=None)
+    return _chat(user, post, f"{target}: {answer(post)}", system=None)
 
 
 def content_simulation_messages(record) -> list[dict] | None:
