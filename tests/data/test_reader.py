@@ -1,6 +1,6 @@
 import json
 
-from hf_behavior.data.reader import iter_json_lines, open_text
+from hf_behavior.data.reader import iter_json_lines, iter_line_blocks, open_text
 
 
 def test_zst_streaming_with_bad_lines(tmp_path):
@@ -12,6 +12,19 @@ def test_zst_streaming_with_bad_lines(tmp_path):
     errors = [(e.line, e.reason.split(" (")[0]) for _, _, e in rows if e is not None]
     assert errors == [(3, "not a JSON object"), (4, "malformed JSON")]
     assert [n for n, _, _ in iter_json_lines(path, skip_lines=4)] == [5]
+
+
+def test_line_blocks_end_at_every_size_th_non_blank_line(tmp_path):
+    path = tmp_path / "dump.zst"
+    with open_text(path) as out:
+        out.write("\na\nb\n \nc\nd\ne\n\n")
+    blocks = [(first, lines) for first, lines, _ in iter_line_blocks(path, 2)]
+    assert blocks == [(1, [b"", b"a", b"b"]), (4, [b" ", b"c", b"d"]), (7, [b"e"])]
+    assert [(first, lines) for first, lines, _ in iter_line_blocks(path, 2, skip_lines=5)] == [(6, [b"d", b"e"])]
+    cut = tmp_path / "cut.zst"
+    cut.write_bytes(path.read_bytes()[:-3])
+    *_, (first, lines, error) = iter_line_blocks(cut, 2)
+    assert error.reason == "truncated .zst (stream ends mid-frame)" and error.line == first + len(lines)
 
 
 def test_truncated_zst_and_non_utf8(tmp_path):

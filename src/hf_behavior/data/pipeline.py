@@ -21,7 +21,6 @@ import multiprocessing
 import os
 import sqlite3
 from collections import deque
-from itertools import islice
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,12 +30,12 @@ from . import jsonl, reddit, youtube
 from .dedup import content_hash, near_duplicates
 from .filters import FilterConfig, Filters, family
 from .media import MediaIndex
-from .reader import iter_lines, parse_line
+from .reader import LineError, iter_line_blocks, parse_line
 from .records import Dropped, Record
 from .report import Funnel
 
 CHECKPOINT_LINES = 20_000
-BLOCK_LINES = 2_000  # lines staged per task in the ingest processes
+BLOCK_LINES = 2_000  # non-blank lines staged per task in the ingest processes
 SHARD_POSTS = 5_000
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, payload TEXT NOT NULL);
@@ -118,18 +117,22 @@ class _Stager:
             return None
         return row
 
-    def block(self, kind: str, path: str, items: list[tuple]) -> tuple[Funnel, list[tuple], int]:
-        """Stage one block of `iter_lines` items of a `kind` file: its funnel, its rows and its last line."""
+    def block(
+        self, kind: str, path: str, first: int, lines: list[bytes], end: LineError | None
+    ) -> tuple[Funnel, list[tuple], int]:
+        """Stage one `iter_line_blocks` block of a `kind` file (lines from number `first` on, and the error that
+        ended the file, if any): its funnel, its rows and its last line."""
         funnel, staged = Funnel(), []
         unit = "comments" if kind == "comments" else "posts"
-        funnel.add_input(unit, len(items))
+        nonblank = sum(map(bool, map(bytes.strip, lines)))
+        funnel.add_input(unit, nonblank + (end is not None))
         base = Path(path).parent
-        for line_no, raw, error in items:
-            obj = None
-            if error is None:
-                obj, error = parse_line(path, line_no, raw)
+        for line_no, raw in enumerate(lines, first):
+            if not raw.strip():
+                continue
+            obj, error = parse_line(path, line_no, raw)
             if error is not None:
-                funnel.drop(unit, "read", error.reason.split(" (")[0], where=str(error), error=True)
+                _unreadable(funnel, unit, error)
                 continue
             if kind == "comments":
                 row = self.comment(obj, path, line_no, funnel)
@@ -142,7 +145,14 @@ class _Stager:
                 row = self.post(lambda: jsonl.item_to_record(obj, origin, base, require), origin, len(raw_comments), funnel)
             if row is not None:
                 staged.append(row)
-        return funnel, staged, items[-1][0]
+        if end is not None:
+            _unreadable(funnel, unit, end)
+            return funnel, staged, end.line
+        return funnel, staged, first + len(lines) - 1
+
+
+def _unreadable(funnel: Funnel, unit: str, error: LineError) -> None:
+    funnel.drop(unit, "read", error.reason.split(" (")[0], where=str(error), error=True)
 
 
 _STAGER: _Stager | None = None  # the forked ingest processes' copy
@@ -150,12 +160,6 @@ _STAGER: _Stager | None = None  # the forked ingest processes' copy
 
 def _stage_block(args) -> tuple[Funnel, list[tuple], int]:
     return _STAGER.block(*args)
-
-
-def _blocks(items, size: int):
-    items = iter(items)
-    while block := list(islice(items, size)):
-        yield block
 
 
 class _Ingest:
@@ -205,7 +209,7 @@ class _Ingest:
         done = self._resume(job)
         if done is None:
             return
-        blocks = ((kind, path, block) for block in _blocks(iter_lines(path, skip_lines=done), BLOCK_LINES))
+        blocks = ((kind, path, *block) for block in iter_line_blocks(path, BLOCK_LINES, skip_lines=done))
         bar = tqdm(desc=Path(path).name, unit=" lines", initial=done, leave=False)
         if self.pool is None:
             staged_blocks = (self.stager.block(*task) for task in blocks)

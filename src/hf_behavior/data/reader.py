@@ -49,41 +49,69 @@ def _zst_chunks(path: Path, truncated: list[bool]) -> Iterator[bytes]:
     truncated.append(frame_open)
 
 
-def _raw_lines(path: Path, truncated: list[bool]) -> Iterator[bytes]:
+def _line_lists(path: Path, truncated: list[bool]) -> Iterator[list[bytes]]:
+    """The raw lines of a file, one list per chunk read (a plain file's lines end with their newline)."""
     if path.suffix != ".zst":
         with open(path, "rb") as fh:
-            yield from fh
+            while lines := fh.readlines(CHUNK_SIZE):
+                yield lines
         truncated.append(False)
         return
     tail = b""
     for block in _zst_chunks(path, truncated):
         lines = (tail + block).split(b"\n")
         tail = lines.pop()
-        for line in lines:
-            yield line
+        yield lines
     if tail:
-        yield tail
+        yield [tail]
+
+
+def iter_line_blocks(
+    path: str | Path, size: int, skip_lines: int = 0
+) -> Iterator[tuple[int, list[bytes], LineError | None]]:
+    """The raw lines of a file in blocks of consecutive lines, each ending at its `size`-th non-blank line (the
+    last one at the file's last non-blank line): `(first line's number, lines, None)`, unparsed, blank lines left
+    in for the receiver to skip. A corrupt or truncated `.zst` ends with `(number, lines, error)`.
+
+    Line numbers are 1-based. The first `skip_lines` lines are passed over (resuming after an interruption). Lines
+    are only sliced and counted here, never handled one by one: the blocks go to other processes to be parsed.
+    """
+    path = Path(path)
+    truncated: list[bool] = []
+    first, pending, nonblank = skip_lines + 1, [], []  # lines from number `first` on; numbers of the non-blank ones
+    read = 0
+    try:
+        for lines in _line_lists(path, truncated):
+            start, read = read + 1, read + len(lines)
+            if read <= skip_lines:
+                continue
+            if start <= skip_lines:
+                lines, start = lines[skip_lines + 1 - start :], skip_lines + 1
+            nonblank += [number for number, raw in enumerate(lines, start) if raw.strip()]
+            pending += lines
+            while len(nonblank) >= size:
+                end = nonblank[size - 1] + 1 - first
+                yield first, pending[:end], None
+                del pending[:end], nonblank[:size]
+                first += end
+        error = LineError(str(path), read + 1, "truncated .zst (stream ends mid-frame)") if truncated[0] else None
+    except zstandard.ZstdError as err:
+        error = LineError(str(path), read + 1, f"corrupt .zst stream ({err}); rest of file skipped")
+    if error is not None:
+        yield first, pending, error
+    elif nonblank:
+        yield first, pending[: nonblank[-1] + 1 - first], None
 
 
 def iter_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int, bytes | None, LineError | None]]:
     """Yield `(line_number, raw_line, None)` for each non-blank line, unparsed; `(line_number, None, error)` for
-    a corrupt or truncated `.zst` (always last).
-
-    Line numbers are 1-based. The first `skip_lines` lines are passed over (resuming after an interruption).
-    Parsing is left to `parse_line`, so that it can run in other processes.
-    """
-    path = Path(path)
-    truncated: list[bool] = []
-    line_no = 0
-    try:
-        for line_no, raw in enumerate(_raw_lines(path, truncated), start=1):
-            if line_no > skip_lines and raw.strip():
+    a corrupt or truncated `.zst` (always last). The first `skip_lines` lines are passed over."""
+    for first, lines, error in iter_line_blocks(path, 10_000, skip_lines):
+        for line_no, raw in enumerate(lines, first):
+            if raw.strip():
                 yield line_no, raw, None
-    except zstandard.ZstdError as err:
-        yield line_no + 1, None, LineError(str(path), line_no + 1, f"corrupt .zst stream ({err}); rest of file skipped")
-        return
-    if truncated and truncated[0]:
-        yield line_no + 1, None, LineError(str(path), line_no + 1, "truncated .zst (stream ends mid-frame)")
+        if error is not None:
+            yield error.line, None, error
 
 
 def parse_line(path: str, line_no: int, raw: bytes) -> tuple[dict | None, LineError | None]:
