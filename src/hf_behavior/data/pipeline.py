@@ -366,9 +366,11 @@ def _finalize_shard(args) -> dict:
         by_key[key].comments.append({"text": text, "score": score, "author": author})
     db.close()
 
-    survivors = []
+    survivors = []  # (record, its family's config) in post order
+    groups: dict[str, list[Record]] = {name: [] for name in filters}  # the same records by family, for the dedup
     for record in posts:
-        rules = filters[family(record)]
+        name = family(record)
+        rules = filters[name]
         drop = attach_verbalization(record, sidecar_dir)
         if drop is None and rules.config.require_verbalization and not record.scenes:
             drop = Dropped("no verbalization sidecar", stage="verbalization")
@@ -382,11 +384,11 @@ def _finalize_shard(args) -> dict:
         if len(record.comments) > candidates:
             funnel.drop("comments", "top-k", f"beyond the {candidates} best-scored candidates", len(record.comments) - candidates)
             record.comments = record.comments[:candidates]
-        survivors.append(record)
+        survivors.append((record, rules.config))
+        groups[name].append(record)
 
-    for name, rules in filters.items():
-        group = [r for r in survivors if family(r) == name]
-        threshold = rules.config.tfidf_threshold
+    for name, group in groups.items():
+        threshold = filters[name].config.tfidf_threshold
         if not group or threshold is None:
             continue
         flags = near_duplicates([[c["text"] for c in r.comments] for r in group], threshold)
@@ -397,8 +399,7 @@ def _finalize_shard(args) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     tmp = Path(out_dir) / f"{index:05d}.jsonl.tmp"
     with open(tmp, "w", encoding="utf-8") as out:
-        for record in survivors:
-            cfg = filters[family(record)].config
+        for record, cfg in survivors:
             top_k = cfg.top_k_comments
             if len(record.comments) > top_k:
                 funnel.drop("comments", "top-k", f"beyond the top {top_k}", len(record.comments) - top_k)
