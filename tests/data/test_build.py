@@ -157,3 +157,19 @@ def test_push_to_hub_through_hfapi(built):
     uploaded = hub.committed
     assert "README.md" in uploaded and "funnel.json" in uploaded and "blift/train-00000-of-00002.parquet" in uploaded
     assert not any(path.startswith(".work") for path in uploaded)
+
+
+def test_finalize_funnel_is_the_same_for_any_num_proc(built, tmp_path):
+    """Shards finish in any order in parallel; their funnels are merged in shard order (examples and ties too)."""
+    from hf_behavior.data.export import WORK
+    from hf_behavior.data.filters import load_filter_configs
+
+    funnels = []
+    for num_proc in (2, 1):
+        work = tmp_path / f"work{num_proc}"
+        work.mkdir()
+        shutil.copy(built / WORK / "staging.sqlite", work / "staging.sqlite")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(pipeline, "SHARD_POSTS", 1)
+            funnels.append(pipeline.finalize(work, load_filter_configs(), None, num_proc).to_dict())
+    assert funnels[0] == funnels[1] and list(funnels[0]["examples"]) == list(funnels[1]["examples"])

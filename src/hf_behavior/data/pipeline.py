@@ -351,7 +351,7 @@ def attach_verbalization(record: Record, sidecar_dir: str | None) -> Dropped | N
     return None
 
 
-def _finalize_shard(args) -> dict:
+def _finalize_shard(args) -> None:
     db_path, index, lo, hi, configs, sidecar_dir, out_dir = args
     filters = {name: Filters(FilterConfig(**cfg)) for name, cfg in configs.items()}
     funnel = Funnel()
@@ -410,9 +410,7 @@ def _finalize_shard(args) -> dict:
                 continue
             out.write(record.to_json() + "\n")
     os.replace(tmp, Path(out_dir) / f"{index:05d}.jsonl")
-    stats = funnel.to_dict()
-    (Path(out_dir) / f"{index:05d}.funnel.json").write_text(json.dumps(stats))
-    return stats
+    (Path(out_dir) / f"{index:05d}.funnel.json").write_text(json.dumps(funnel.to_dict()))
 
 
 def finalize(work_dir: Path, filter_configs: dict[str, FilterConfig], sidecar_dir: str | None, num_proc: int = 1) -> Funnel:
@@ -429,27 +427,23 @@ def finalize(work_dir: Path, filter_configs: dict[str, FilterConfig], sidecar_di
         (str(db_path), i, i * SHARD_POSTS + 1, (i + 1) * SHARD_POSTS + 1, configs, sidecar_dir, str(out_dir))
         for i in range(math.ceil(max_rowid / SHARD_POSTS))
     ]
-    funnel = Funnel()
-    todo = []
-    for shard in shards:
-        stats = out_dir / f"{shard[1]:05d}.funnel.json"
-        if stats.is_file():
-            funnel.merge(Funnel.from_dict(json.loads(stats.read_text())))
-        else:
-            todo.append(shard)
+    stats_path = {shard[1]: out_dir / f"{shard[1]:05d}.funnel.json" for shard in shards}
+    todo = [shard for shard in shards if not stats_path[shard[1]].is_file()]
     bar = tqdm(total=len(shards), initial=len(shards) - len(todo), desc="filtering shards", unit=" shards")
     if num_proc > 1 and len(todo) > 1:
         with multiprocessing.get_context("fork").Pool(min(num_proc, len(todo))) as pool:
-            for stats in pool.imap_unordered(_finalize_shard, todo):
-                funnel.merge(Funnel.from_dict(stats))
+            for _ in pool.imap_unordered(_finalize_shard, todo):
                 bar.update()
     else:
         for shard in todo:
-            funnel.merge(Funnel.from_dict(_finalize_shard(shard)))
+            _finalize_shard(shard)
             bar.update()
     bar.close()
+    # merged in shard order, so the funnel's examples and ties are the same for any num_proc and after a resume
+    funnel = Funnel()
+    for path in stats_path.values():
+        funnel.merge(Funnel.from_dict(json.loads(path.read_text())))
     return funnel
-
 
 def record_shards(work_dir: Path) -> list[str]:
     return sorted(str(p) for p in (work_dir / "records").glob("*.jsonl"))
