@@ -53,3 +53,16 @@ def test_what_orjson_refuses_reads_as_before(tmp_path):
     (_, nan, _), (_, _, error) = iter_json_lines(path)
     assert nan["score"] != nan["score"]
     assert error.reason == "malformed JSON (Expecting property name enclosed in double quotes at column 13)"
+
+
+def test_what_the_stdlib_reads_but_cannot_be_stored_is_an_error(tmp_path):
+    """A lone surrogate escape (SQLite and Arrow cannot store it), an integer of over 4,300 digits and nesting
+    deeper than the stack are line errors; a surrogate pair beside a NaN reads as before."""
+    path = tmp_path / "odd.ndjson"
+    deep = "[" * 100_000 + "]" * 100_000
+    path.write_text(f'{{"body": "a \\ud800"}}\n{{"n": {"1" * 5000}}}\n{deep}\n{{"t": "\\ud83d\\ude00", "v": NaN}}\n')
+    rows = list(iter_json_lines(path))
+    reasons = [e.reason.split(" (")[0] for _, _, e in rows[:3]]
+    assert reasons == ["unencodable text", "unreadable JSON", "unreadable JSON"]
+    assert rows[0][2].reason == "unencodable text (lone surrogate '\\ud800')"
+    assert rows[3][1]["t"] == "\U0001f600" and rows[3][2] is None

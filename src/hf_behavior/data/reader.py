@@ -16,6 +16,8 @@ from pathlib import Path
 import orjson
 import zstandard
 
+from .records import unencodable
+
 CHUNK_SIZE = 1 << 20
 
 
@@ -119,17 +121,24 @@ def parse_line(path: str, line_no: int, raw: bytes) -> tuple[dict | None, LineEr
 
     orjson parses the bytes (UTF-8 checked) about 3x faster than decoding and `json.loads`; a line it refuses
     goes through the stdlib, which names what is wrong and reads what orjson does not (NaN, Infinity). orjson
-    reads integers beyond 64 bits as floats, so a field that must be an integer is then a counted drop.
+    reads integers beyond 64 bits as floats, so a field that must be an integer is then a counted drop. What the
+    stdlib reads but cannot be stored (a lone surrogate) or cannot read at all (an integer of over 4,300 digits,
+    nesting deeper than the stack) is an error here too.
     """
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         try:
             obj = json.loads(raw.decode("utf-8"))
+            char = unencodable(obj)
         except UnicodeDecodeError as err:
             return None, LineError(path, line_no, f"not UTF-8 ({err.reason} at byte {err.start})")
         except json.JSONDecodeError as err:
             return None, LineError(path, line_no, f"malformed JSON ({err.msg} at column {err.colno})")
+        except (ValueError, RecursionError) as err:
+            return None, LineError(path, line_no, f"unreadable JSON ({str(err).split(':')[0]})")
+        if char is not None:
+            return None, LineError(path, line_no, f"unencodable text (lone surrogate {char!r})")
     if not isinstance(obj, dict):
         return None, LineError(path, line_no, f"not a JSON object ({type(obj).__name__})")
     return obj, None

@@ -16,6 +16,16 @@ SOURCES = ("reddit_images", "reddit_videos", "youtube_videos", "generic")
 _stdlib_json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
+def unencodable(value) -> str | None:
+    """The first character of `value`'s strings (keys too) that UTF-8 cannot encode, or None. Only the stdlib parser
+    lets one through (a lone surrogate escape, `"\\ud800"`, which orjson refuses); SQLite and Arrow cannot store it."""
+    try:
+        _stdlib_json_text(value).encode("utf-8")
+    except UnicodeEncodeError as err:
+        return err.object[err.start]
+    return None
+
+
 def json_text(value) -> str:
     """Compact JSON text of a value, UTF-8 kept. orjson writes a record about 10x faster than the stdlib encoder
     (which was a tenth of the build); what it refuses (integers beyond 64 bits) goes to the stdlib one."""
