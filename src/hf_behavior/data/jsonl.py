@@ -46,7 +46,7 @@ def item_to_record(item: dict, origin: str, base: Path, require_media: bool = Tr
     platform = require(item, "platform", str).lower()
     kind = require(item, "kind", str)
     if kind not in ("image", "video"):
-        raise MissingField(f"field 'kind' is {kind!r}, expected 'image' or 'video'")
+        raise MissingField("field 'kind' not 'image' or 'video'", detail=repr(kind)[:40])
     if item.get("media_path") is None and item.get("media_url") is None:
         raise MissingField("missing field 'media_path' or 'media_url'")
     media_path = _media_path(item, base)

@@ -152,7 +152,7 @@ def to_unix(value) -> int | None:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as err:
-        raise MissingField(f"unreadable date {text!r}") from err
+        raise MissingField("unreadable date", detail=repr(text)[:40]) from err
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return int(parsed.timestamp())

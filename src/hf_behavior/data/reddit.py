@@ -83,7 +83,7 @@ def comment_to_row(comment: dict) -> tuple[str, int, str, str | None]:
     """`(post key, score, text, author)` for one comment line; `MissingField` when it has no link_id/body."""
     link_id = require(comment, "link_id", str)
     if not link_id.startswith("t3_"):
-        raise MissingField(f"link_id {link_id!r} is not a submission id (t3_...)")
+        raise MissingField("link_id not a submission id (t3_...)", detail=link_id[:40])
     score = comment.get("score", 0)
     if not isinstance(score, int) or isinstance(score, bool):
         raise MissingField(f"field 'score' has type {type(score).__name__}")
