@@ -1,5 +1,5 @@
 """Bad input the fixtures of `test_build` do not hold, each a counted drop with its reason and file:line (or file)
-instead of a crash: text SQLite and Arrow cannot store."""
+instead of a crash: text SQLite and Arrow cannot store, numbers beyond their int64 columns."""
 
 import json
 import re
@@ -10,8 +10,10 @@ from hf_behavior.data import pipeline
 from hf_behavior.data.filters import load_filter_configs
 from hf_behavior.data.jsonl import item_to_record
 from hf_behavior.data.records import MissingField
+from hf_behavior.data.reddit import submission_to_record
+from hf_behavior.data.youtube import info_to_record
 
-from .dumps import comment, info
+from .dumps import comment, info, submission
 
 
 def ingest_funnel(tmp_path, **inputs) -> dict:
@@ -49,3 +51,49 @@ def test_drop_reasons_are_categories_and_the_value_goes_to_the_example(tmp_path)
         with pytest.raises(MissingField, match=re.escape(reason)) as caught:
             item_to_record({**item, **bad}, "g.jsonl:1", tmp_path, require_media=False)
         assert str(caught.value) == reason and caught.value.detail == detail
+
+
+def test_integers_beyond_int64_are_read_drops(tmp_path):
+    """SQLite stopped the build at such a comment score; Arrow's int64 columns at such a post count or date."""
+    comments = tmp_path / "RC.ndjson"
+    comments.write_text(json.dumps(comment("p1", "three fine words", 2**63)) + "\n")
+    folder = tmp_path / "youtube"
+    folder.mkdir()
+    video = info("v1")
+    video["comments"][0]["like_count"] = 2**63
+    (folder / "v1.info.json").write_text(json.dumps(video))
+    (folder / "v1.mp4").write_bytes(b"video")
+    funnel = ingest_funnel(tmp_path, reddit_comments=[str(comments)], youtube=[str(folder)])
+    assert funnel["dropped"]["comments"]["read"] == {
+        "field 'score' out of int64 range": 1,
+        "reply or malformed comment": 2,  # the reply and the comment with too many likes
+    }
+    assert funnel["examples"]["read: field 'score' out of int64 range"] == [f"{comments}:1 (9223372036854775808)"]
+
+    reddit_post = submission("p1")
+    generic_item = {"id": "a", "platform": "x", "kind": "image", "title": "t", "media_url": "https://x/a.jpg"}
+    cases = [
+        (reddit_post, {"score": 2**64 - 1}, "field 'score' out of int64 range"),
+        (reddit_post, {"created_utc": 1e30}, "date out of range"),
+        (reddit_post, {"created_utc": float("nan")}, "date out of range"),
+        (reddit_post, {"upvote_ratio": float("nan")}, "field 'upvote_ratio' not in [0, 1]"),
+        (reddit_post, {"score": 2**62, "upvote_ratio": 0.5000000001}, "estimated upvotes out of int64 range"),
+        (info("v1"), {"view_count": 2**63}, "field 'view_count' out of int64 range"),
+        (info("v1"), {"like_count": -(2**63) - 1}, "field 'like_count' out of int64 range"),
+        (info("v1"), {"timestamp": "inf"}, "date out of range"),
+        (generic_item, {"likes": 2**63}, "field 'likes' out of int64 range"),
+        (generic_item, {"like_percent": 101}, "field 'like_percent' not in [0, 100]"),
+        (generic_item, {"comments": [{"text": "a b c", "likes": 2**63}]}, "comment field 'likes' out of int64 range"),
+    ]
+    for raw, bad, reason in cases:
+        with pytest.raises(MissingField) as caught:
+            to_record({**raw, **bad}, tmp_path)
+        assert str(caught.value) == reason, bad
+
+
+def to_record(raw: dict, folder):
+    if "subreddit" in raw:
+        return submission_to_record(raw, "RS:1", require_media=False)
+    if "view_count" in raw:
+        return info_to_record(raw, folder / "v.info.json", require_media=False)
+    return item_to_record(raw, "g.jsonl:1", folder, require_media=False)

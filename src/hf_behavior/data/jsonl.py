@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .records import MissingField, MissingMedia, Record, require, to_unix
+from .records import MissingField, MissingMedia, Record, optional, optional_int, require, to_unix
 
 
 def _media_path(item: dict, base: Path) -> str | None:
@@ -52,16 +52,23 @@ def item_to_record(item: dict, origin: str, base: Path, require_media: bool = Tr
     media_path = _media_path(item, base)
     if media_path is None and (require_media or item.get("media_url") is None):
         raise MissingMedia("media file not found", detail=str(item.get("media_path")))
-    views, likes = item.get("views"), item.get("likes")
-    if item.get("like_percent") is not None:
-        like_ratio = float(item["like_percent"]) / 100.0
+    views, likes = optional_int(item, "views"), optional_int(item, "likes")
+    like_percent = optional(item, "like_percent", (int, float))
+    if like_percent is not None:
+        if not 0 <= like_percent <= 100:  # NaN too
+            raise MissingField("field 'like_percent' not in [0, 100]", detail=repr(like_percent)[:40])
+        like_ratio = like_percent / 100.0
     else:
         like_ratio = likes / views if likes is not None and views else None
     comments = []
     for comment in item.get("comments") or []:
         if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
             raise MissingField("comment without a 'text' string")
-        comments.append({"text": comment["text"], "score": int(comment.get("likes") or 0), "author": comment.get("author")})
+        try:
+            likes = optional_int(comment, "likes") or 0
+        except MissingField as err:
+            raise MissingField(f"comment {err}", detail=err.detail) from None
+        comments.append({"text": comment["text"], "score": likes, "author": comment.get("author")})
     default_id = Path(media_path).name.split(".", 1)[0] if media_path else post_id
     return Record(
         key=f"{platform}:{post_id}",

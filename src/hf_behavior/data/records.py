@@ -124,6 +124,9 @@ def _loads(text: str | bytes):
 RECORD_FIELDS = tuple(f.name for f in fields(Record))
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # SQLite INTEGER, Arrow int64
+
+
 def require(obj: dict, name: str, kind: type | tuple[type, ...]):
     """`obj[name]` if present, not None and of `kind`; otherwise `MissingField` naming it."""
     value = obj.get(name)
@@ -136,23 +139,53 @@ def require(obj: dict, name: str, kind: type | tuple[type, ...]):
     return value
 
 
+def optional(obj: dict, name: str, kind: type | tuple[type, ...]):
+    """`obj[name]` if of `kind`, None if absent or null; `MissingField` naming it if of another type."""
+    return None if obj.get(name) is None else require(obj, name, kind)
+
+
+def int64(value: int, what: str) -> int:
+    """`value` if SQLite and Arrow can store it; `MissingField` "<what> out of int64 range" otherwise (a count
+    that large is bad input, and it stopped the build where it was inserted or exported)."""
+    if INT64_MIN <= value <= INT64_MAX:
+        return value
+    digits = str(value)
+    raise MissingField(f"{what} out of int64 range", detail=digits if len(digits) <= 30 else f"{len(digits)} digits")
+
+
+def require_int(obj: dict, name: str) -> int:
+    return int64(require(obj, name, int), f"field {name!r}")
+
+
+def optional_int(obj: dict, name: str) -> int | None:
+    return None if obj.get(name) is None else require_int(obj, name)
+
+
 def to_unix(value) -> int | None:
-    """Unix seconds from an int/float/numeric string (Pushshift), `YYYYMMDD` (yt-dlp) or ISO-8601 text."""
+    """Unix seconds from an int/float/numeric string (Pushshift), `YYYYMMDD` (yt-dlp) or ISO-8601 text;
+    `MissingField` for anything else, NaN, infinity or a time beyond int64 seconds."""
     if value is None or value == "":
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    text = str(value).strip()
-    if len(text) == 8 and text.isdigit():
-        return int(datetime.strptime(text, "%Y%m%d").replace(tzinfo=timezone.utc).timestamp())
+    if type(value) is int or type(value) is float:
+        seconds = value
+    else:
+        seconds = _text_seconds(str(value).strip())
+    if not INT64_MIN <= seconds <= INT64_MAX:  # NaN too
+        raise MissingField("date out of range", detail=repr(value)[:40])
+    return int(seconds)
+
+
+def _text_seconds(text: str) -> int | float:
     try:
-        return int(float(text))
-    except ValueError:
-        pass
-    try:
+        if len(text) == 8 and text.isdigit():
+            return datetime.strptime(text, "%Y%m%d").replace(tzinfo=timezone.utc).timestamp()
+        try:
+            return float(text)
+        except ValueError:
+            pass
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as err:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.timestamp()
+    except (ValueError, OverflowError) as err:
         raise MissingField("unreadable date", detail=repr(text)[:40]) from err
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return int(parsed.timestamp())

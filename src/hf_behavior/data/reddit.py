@@ -6,7 +6,18 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from .records import Dropped, MissingField, MissingMedia, Record, require, to_unix
+from .records import (
+    INT64_MAX,
+    INT64_MIN,
+    Dropped,
+    MissingField,
+    MissingMedia,
+    Record,
+    int64,
+    require,
+    require_int,
+    to_unix,
+)
 
 REDDIT_IMAGE_HOSTS = frozenset({"i.redd.it", "i.reddituploads.com", "preview.redd.it"})
 YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"})
@@ -52,8 +63,10 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
         source, kind, media_id = "reddit_videos", "video", video_id
     else:
         raise Dropped("media not a Reddit-hosted image or a YouTube video", detail=host or "no host")
-    score = require(post, "score", int)
+    score = require_int(post, "score")
     upvote_ratio = require(post, "upvote_ratio", (int, float))
+    if not 0 <= upvote_ratio <= 1:  # NaN too
+        raise MissingField("field 'upvote_ratio' not in [0, 1]", detail=repr(upvote_ratio)[:40])
     media_path = media.find(media_id) if media is not None else None
     if media_path is None and require_media:
         raise MissingMedia("media file not found", detail=media_id)
@@ -72,7 +85,7 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
         created_utc=to_unix(require(post, "created_utc", (int, float, str))),
         media_path=media_path,
         media_url=url,
-        likes=estimated_upvotes(score, float(upvote_ratio)),
+        likes=int64(estimated_upvotes(score, float(upvote_ratio)), "estimated upvotes"),
         like_ratio=float(upvote_ratio),
         score=score,
         nsfw=bool(post.get("over_18")),
@@ -80,11 +93,12 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
 
 
 def comment_to_row(comment: dict) -> tuple[str, int, str, str | None]:
-    """`(post key, score, text, author)` for one comment line; `MissingField` when it has no link_id/body."""
+    """`(post key, score, text, author)` for one comment line; `MissingField` when it has no link_id/body or its
+    score is not an int64."""
     link_id = require(comment, "link_id", str)
     if not link_id.startswith("t3_"):
         raise MissingField("link_id not a submission id (t3_...)", detail=link_id[:40])
     score = comment.get("score", 0)
-    if not isinstance(score, int) or isinstance(score, bool):
-        raise MissingField(f"field 'score' has type {type(score).__name__}")
+    if type(score) is not int or not INT64_MIN <= score <= INT64_MAX:
+        score = require_int(comment, "score")  # raises the type or range error
     return f"reddit:{link_id[3:]}", score, require(comment, "body", str), comment.get("author")

@@ -7,7 +7,18 @@ import re
 from pathlib import Path
 
 from .media import VIDEO_EXTENSIONS
-from .records import MissingField, MissingMedia, Record, require, to_unix, unencodable
+from .records import (
+    INT64_MAX,
+    INT64_MIN,
+    MissingField,
+    MissingMedia,
+    Record,
+    optional_int,
+    require,
+    require_int,
+    to_unix,
+    unencodable,
+)
 
 _VTT_TAG = re.compile(r"<[^>]+>")
 
@@ -63,19 +74,26 @@ def find_media(info_path: Path, video_id: str) -> str | None:
     return None
 
 
+def _top_comment(item) -> dict | None:
+    """A top-level comment as `{"text", "score", "author"}`; None for a reply or a malformed entry (a text that is no
+    string, likes that are no int64), which the caller counts."""
+    if not isinstance(item, dict) or item.get("parent", "root") != "root" or not isinstance(item.get("text"), str):
+        return None
+    likes = item.get("like_count") or 0
+    if type(likes) is not int or not INT64_MIN <= likes <= INT64_MAX:
+        return None
+    return {"text": item["text"], "score": likes, "author": item.get("author")}
+
+
 def info_to_record(info: dict, info_path: Path, brand_channels=frozenset(), require_media: bool = True) -> Record:
     video_id = require(info, "id", str)
-    views = require(info, "view_count", int)
-    likes = info.get("like_count")
+    views = require_int(info, "view_count")
+    likes = optional_int(info, "like_count")
     media_path = find_media(info_path, video_id)
     if media_path is None and require_media:
         raise MissingMedia("media file not found", detail=f"no {video_id}.<ext> beside {info_path.name}")
     channel = info.get("channel") or info.get("uploader")
-    comments = [
-        {"text": c["text"], "score": int(c.get("like_count") or 0), "author": c.get("author")}
-        for c in info.get("comments") or []
-        if isinstance(c, dict) and isinstance(c.get("text"), str) and c.get("parent", "root") == "root"
-    ]
+    comments = [comment for c in info.get("comments") or [] if (comment := _top_comment(c)) is not None]
     heatmap = [
         {"start": float(h["start_time"]), "end": float(h["end_time"]), "value": float(h["value"])}
         for h in info.get("heatmap") or []
