@@ -89,6 +89,8 @@ def test_integers_beyond_int64_are_read_drops(tmp_path):
         with pytest.raises(MissingField) as caught:
             to_record({**raw, **bad}, tmp_path)
         assert str(caught.value) == reason, bad
+    record = to_record({**generic_item, "likes": 400, "views": 800, "comments": [{"text": "a b c", "likes": 3}]}, tmp_path)
+    assert (record.likes, record.like_ratio, record.comments[0]["score"]) == (400, 0.5, 3)
 
 
 def to_record(raw: dict, folder):

@@ -65,10 +65,10 @@ def item_to_record(item: dict, origin: str, base: Path, require_media: bool = Tr
         if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
             raise MissingField("comment without a 'text' string")
         try:
-            likes = optional_int(comment, "likes") or 0
+            score = optional_int(comment, "likes") or 0
         except MissingField as err:
             raise MissingField(f"comment {err}", detail=err.detail) from None
-        comments.append({"text": comment["text"], "score": likes, "author": comment.get("author")})
+        comments.append({"text": comment["text"], "score": score, "author": comment.get("author")})
     default_id = Path(media_path).name.split(".", 1)[0] if media_path else post_id
     return Record(
         key=f"{platform}:{post_id}",
