@@ -1,5 +1,6 @@
 """Bad input the fixtures of `test_build` do not hold, each a counted drop with its reason and file:line (or file)
-instead of a crash: text SQLite and Arrow cannot store, numbers beyond their int64 columns."""
+instead of a crash: text SQLite and Arrow cannot store, numbers beyond their int64 columns, fields of another type
+than the filters and Arrow's columns take."""
 
 import json
 import re
@@ -70,8 +71,6 @@ def test_integers_beyond_int64_are_read_drops(tmp_path):
     }
     assert funnel["examples"]["read: field 'score' out of int64 range"] == [f"{comments}:1 (9223372036854775808)"]
 
-    reddit_post = submission("p1")
-    generic_item = {"id": "a", "platform": "x", "kind": "image", "title": "t", "media_url": "https://x/a.jpg"}
     cases = [
         (reddit_post, {"score": 2**64 - 1}, "field 'score' out of int64 range"),
         (reddit_post, {"created_utc": 1e30}, "date out of range"),
@@ -89,8 +88,45 @@ def test_integers_beyond_int64_are_read_drops(tmp_path):
         with pytest.raises(MissingField) as caught:
             to_record({**raw, **bad}, tmp_path)
         assert str(caught.value) == reason, bad
-    record = to_record({**generic_item, "likes": 400, "views": 800, "comments": [{"text": "a b c", "likes": 3}]}, tmp_path)
+    counts = {"likes": 400, "views": 800, "comments": [{"text": "a b c", "likes": 3}]}
+    record = to_record({**generic_item, **counts}, tmp_path)
     assert (record.likes, record.like_ratio, record.comments[0]["score"]) == (400, 0.5, 3)
+
+
+def test_fields_of_the_wrong_type_are_read_drops(tmp_path):
+    """Each stopped the build in a filter (a bot-author regex on an int, a set lookup of a list) or at export."""
+    comments = tmp_path / "RC.ndjson"
+    comments.write_text(json.dumps(comment("p1", "three fine words", 1, author=5)) + "\n")
+    folder = tmp_path / "youtube"
+    folder.mkdir()
+    video = info("v1", age_limit=None)  # null is no age limit
+    video["comments"][0]["author"] = ["x"]
+    (folder / "v1.info.json").write_text(json.dumps(video))
+    (folder / "v1.mp4").write_bytes(b"video")
+    funnel = ingest_funnel(tmp_path, reddit_comments=[str(comments)], youtube=[str(folder)])
+    assert funnel["dropped"]["comments"]["read"] == {"field 'author' has type int": 1, "reply or malformed comment": 2}
+    assert funnel["kept"]["posts"] == 1
+
+    cases = [
+        (reddit_post, {"author": 5}, "field 'author' has type int"),
+        (info("v1"), {"channel": ["Gatorade"]}, "field 'channel' has type list"),
+        (info("v1"), {"language": 5}, "field 'language' has type int"),
+        (info("v1"), {"heatmap": [{"start_time": "a", "end_time": 1, "value": 1}]}, "malformed field 'heatmap'"),
+        (generic_item, {"replay": "x"}, "malformed field 'replay'"),
+        (generic_item, {"categories": [5]}, "field 'categories' not a list of strings"),
+        (generic_item, {"duration": "12"}, "field 'duration' has type str"),
+        (generic_item, {"comments": [{"text": "a b c", "author": 5}]}, "comment field 'author' has type int"),
+    ]
+    for raw, bad, reason in cases:
+        with pytest.raises(MissingField) as caught:
+            to_record({**raw, **bad}, tmp_path)
+        assert str(caught.value) == reason, bad
+    replay = [{"start": 0, "end": 1.5, "value": 1}]
+    assert to_record({**generic_item, "replay": replay}, tmp_path).heatmap == [{"start": 0.0, "end": 1.5, "value": 1.0}]
+
+
+reddit_post = submission("p1")
+generic_item = {"id": "a", "platform": "x", "kind": "image", "title": "t", "media_url": "https://x/a.jpg"}
 
 
 def to_record(raw: dict, folder):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .records import MissingField, MissingMedia, Record, optional, optional_int, require, to_unix
+from .records import MissingField, MissingMedia, Record, optional, optional_int, replay_graph, require, to_unix
 
 
 def _media_path(item: dict, base: Path) -> str | None:
@@ -61,14 +61,18 @@ def item_to_record(item: dict, origin: str, base: Path, require_media: bool = Tr
     else:
         like_ratio = likes / views if likes is not None and views else None
     comments = []
-    for comment in item.get("comments") or []:
+    for comment in optional(item, "comments", list) or []:
         if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
             raise MissingField("comment without a 'text' string")
         try:
-            score = optional_int(comment, "likes") or 0
+            score, author = optional_int(comment, "likes") or 0, optional(comment, "author", str)
         except MissingField as err:
             raise MissingField(f"comment {err}", detail=err.detail) from None
-        comments.append({"text": comment["text"], "score": score, "author": comment.get("author")})
+        comments.append({"text": comment["text"], "score": score, "author": author})
+    categories = optional(item, "categories", list) or []
+    if not all(isinstance(c, str) for c in categories):
+        raise MissingField("field 'categories' not a list of strings")
+    author = optional(item, "author", str)
     default_id = Path(media_path).name.split(".", 1)[0] if media_path else post_id
     return Record(
         key=f"{platform}:{post_id}",
@@ -79,20 +83,20 @@ def item_to_record(item: dict, origin: str, base: Path, require_media: bool = Tr
         media_kind=kind,
         title=require(item, "title", str),
         origin=origin,
-        channel=item.get("author"),
-        author=item.get("author"),
+        channel=author,
+        author=author,
         created_utc=to_unix(item.get("created")),
         brand=bool(item.get("brand")),
         media_path=media_path,
-        media_url=item.get("media_url"),
-        duration=item.get("duration"),
+        media_url=optional(item, "media_url", str),
+        duration=optional(item, "duration", (int, float)),
         views=views,
         likes=likes,
         like_ratio=like_ratio,
-        language=item.get("language"),
-        categories=list(item.get("categories") or []),
+        language=optional(item, "language", str),
+        categories=categories,
         nsfw=bool(item.get("nsfw")),
-        asr=item.get("asr"),
-        heatmap=item.get("replay"),
+        asr=optional(item, "asr", str),
+        heatmap=replay_graph(item, "replay"),
         comments=comments,
     )

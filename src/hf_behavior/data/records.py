@@ -161,6 +161,18 @@ def optional_int(obj: dict, name: str) -> int | None:
     return None if obj.get(name) is None else require_int(obj, name)
 
 
+def replay_graph(obj: dict, name: str, keys: tuple[str, str, str] = ("start", "end", "value")) -> list[dict] | None:
+    """`obj[name]`, a list of segments with numeric `keys` (start, end, value), as `[{"start", "end", "value"}]` of
+    floats; None when absent or empty; `MissingField` naming it when it is of another shape."""
+    start, end, value = keys
+    segments = obj.get(name) or []
+    try:
+        graph = [{"start": float(s[start]), "end": float(s[end]), "value": float(s[value])} for s in segments]
+    except (TypeError, KeyError, ValueError, OverflowError):
+        raise MissingField(f"malformed field {name!r}") from None
+    return graph or None
+
+
 def to_unix(value) -> int | None:
     """Unix seconds from an int/float/numeric string (Pushshift), `YYYYMMDD` (yt-dlp) or ISO-8601 text;
     `MissingField` for anything else, NaN, infinity or a time beyond int64 seconds."""

@@ -14,6 +14,7 @@ from .records import (
     MissingMedia,
     Record,
     int64,
+    optional,
     require,
     require_int,
     to_unix,
@@ -81,7 +82,7 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
         title=require(post, "title", str),
         origin=origin,
         subreddit=subreddit,
-        author="[removed]" if removed else post.get("author"),
+        author="[removed]" if removed else optional(post, "author", str),
         created_utc=to_unix(require(post, "created_utc", (int, float, str))),
         media_path=media_path,
         media_url=url,
@@ -93,12 +94,15 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
 
 
 def comment_to_row(comment: dict) -> tuple[str, int, str, str | None]:
-    """`(post key, score, text, author)` for one comment line; `MissingField` when it has no link_id/body or its
-    score is not an int64."""
+    """`(post key, score, text, author)` for one comment line; `MissingField` when it has no link_id/body, its
+    score is not an int64 or its author no string."""
     link_id = require(comment, "link_id", str)
     if not link_id.startswith("t3_"):
         raise MissingField("link_id not a submission id (t3_...)", detail=link_id[:40])
     score = comment.get("score", 0)
     if type(score) is not int or not INT64_MIN <= score <= INT64_MAX:
         score = require_int(comment, "score")  # raises the type or range error
-    return f"reddit:{link_id[3:]}", score, require(comment, "body", str), comment.get("author")
+    author = comment.get("author")
+    if type(author) is not str and author is not None:
+        author = require(comment, "author", str)  # raises the type error
+    return f"reddit:{link_id[3:]}", score, require(comment, "body", str), author

@@ -13,7 +13,9 @@ from .records import (
     MissingField,
     MissingMedia,
     Record,
+    optional,
     optional_int,
+    replay_graph,
     require,
     require_int,
     to_unix,
@@ -75,14 +77,14 @@ def find_media(info_path: Path, video_id: str) -> str | None:
 
 
 def _top_comment(item) -> dict | None:
-    """A top-level comment as `{"text", "score", "author"}`; None for a reply or a malformed entry (a text that is no
-    string, likes that are no int64), which the caller counts."""
+    """A top-level comment as `{"text", "score", "author"}`; None for a reply or a malformed entry (a text or author
+    that is no string, likes that are no int64), which the caller counts."""
     if not isinstance(item, dict) or item.get("parent", "root") != "root" or not isinstance(item.get("text"), str):
         return None
-    likes = item.get("like_count") or 0
-    if type(likes) is not int or not INT64_MIN <= likes <= INT64_MAX:
+    likes, author = item.get("like_count") or 0, item.get("author")
+    if type(likes) is not int or not INT64_MIN <= likes <= INT64_MAX or not (author is None or type(author) is str):
         return None
-    return {"text": item["text"], "score": likes, "author": item.get("author")}
+    return {"text": item["text"], "score": likes, "author": author}
 
 
 def info_to_record(info: dict, info_path: Path, brand_channels=frozenset(), require_media: bool = True) -> Record:
@@ -92,14 +94,9 @@ def info_to_record(info: dict, info_path: Path, brand_channels=frozenset(), requ
     media_path = find_media(info_path, video_id)
     if media_path is None and require_media:
         raise MissingMedia("media file not found", detail=f"no {video_id}.<ext> beside {info_path.name}")
-    channel = info.get("channel") or info.get("uploader")
-    comments = [comment for c in info.get("comments") or [] if (comment := _top_comment(c)) is not None]
-    heatmap = [
-        {"start": float(h["start_time"]), "end": float(h["end_time"]), "value": float(h["value"])}
-        for h in info.get("heatmap") or []
-        if isinstance(h, dict) and {"start_time", "end_time", "value"} <= h.keys()
-    ]
-    language = info.get("language")
+    channel = optional(info, "channel", str) or optional(info, "uploader", str)
+    comments = [comment for c in optional(info, "comments", list) or [] if (comment := _top_comment(c)) is not None]
+    language = optional(info, "language", str)
     return Record(
         key=f"youtube:{video_id}",
         source="youtube_videos",
@@ -110,20 +107,20 @@ def info_to_record(info: dict, info_path: Path, brand_channels=frozenset(), requ
         title=require(info, "title", str),
         origin=str(info_path),
         channel=channel,
-        author=info.get("uploader_id"),
+        author=optional(info, "uploader_id", str),
         created_utc=to_unix(info.get("timestamp") or info.get("upload_date")),
         brand=channel in brand_channels,
         media_path=media_path,
-        media_url=info.get("webpage_url") or f"https://www.youtube.com/watch?v={video_id}",
-        duration=info.get("duration"),
+        media_url=optional(info, "webpage_url", str) or f"https://www.youtube.com/watch?v={video_id}",
+        duration=optional(info, "duration", (int, float)),
         views=views,
         likes=likes,
         like_ratio=likes / views if likes is not None and views > 0 else None,
         language=language,
-        categories=[c for c in info.get("categories") or [] if isinstance(c, str)],
-        nsfw=info.get("age_limit", 0) >= 18,
+        categories=[c for c in optional(info, "categories", list) or [] if isinstance(c, str)],
+        nsfw=(optional(info, "age_limit", int) or 0) >= 18,
         asr=find_subtitles(info_path, video_id, (language or "en",)),
-        heatmap=heatmap or None,
+        heatmap=replay_graph(info, "heatmap", ("start_time", "end_time", "value")),
         comments=comments,
     )
 
