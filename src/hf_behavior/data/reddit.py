@@ -68,6 +68,9 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
     upvote_ratio = require(post, "upvote_ratio", (int, float))
     if not 0 <= upvote_ratio <= 1:  # NaN too
         raise MissingField("field 'upvote_ratio' not in [0, 1]", detail=repr(upvote_ratio)[:40])
+    likes = estimated_upvotes(score, float(upvote_ratio))
+    if likes > INT64_MAX:  # a ratio just above 0.5 multiplies the score
+        int64(likes, "estimated upvotes")
     media_path = media.find(media_id) if media is not None else None
     if media_path is None and require_media:
         raise MissingMedia("media file not found", detail=media_id)
@@ -86,7 +89,7 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
         created_utc=to_unix(require(post, "created_utc", (int, float, str))),
         media_path=media_path,
         media_url=url,
-        likes=int64(estimated_upvotes(score, float(upvote_ratio)), "estimated upvotes"),
+        likes=likes,
         like_ratio=float(upvote_ratio),
         score=score,
         nsfw=bool(post.get("over_18")),
