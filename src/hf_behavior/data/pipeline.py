@@ -30,7 +30,7 @@ from . import jsonl, reddit, youtube
 from .dedup import content_hash, near_duplicates
 from .filters import FilterConfig, Filters, family
 from .media import MediaIndex
-from .reader import LineError, iter_line_blocks, parse_line
+from .reader import LineError, iter_line_blocks, parse_line, read_json_file
 from .records import Dropped, Record
 from .report import Funnel
 
@@ -238,7 +238,7 @@ class _Ingest:
             path = files[index]
             self.funnel.add_input("posts")
             try:
-                info = youtube.read_info(path)
+                info = read_json_file(path)
             except Dropped as drop:
                 self.funnel.drop("posts", drop.stage, str(drop), where=_where(str(path), drop), error=True)
                 continue

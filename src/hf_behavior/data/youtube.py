@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from .records import (
     require,
     require_int,
     to_unix,
-    unencodable,
 )
 
 _VTT_TAG = re.compile(r"<[^>]+>")
@@ -46,27 +44,6 @@ def find_subtitles(info_path: Path, video_id: str, languages=("en",)) -> str | N
                 if text:
                     return text
     return None
-
-
-def read_info(path: Path) -> dict:
-    """The info JSON object, or `MissingField` naming what is wrong (bytes, JSON syntax with its line, text that
-    cannot be stored, JSON the stdlib cannot read: an integer of over 4,300 digits, nesting deeper than the stack)."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise MissingField("not UTF-8", detail=f"{err.reason} at byte {err.start}") from None
-    try:
-        info = json.loads(text)
-        char = unencodable(info)
-    except json.JSONDecodeError as err:
-        raise MissingField("malformed JSON", detail=f"line {err.lineno} column {err.colno}: {err.msg}") from None
-    except (ValueError, RecursionError) as err:
-        raise MissingField("unreadable JSON", detail=str(err).split(":")[0]) from None
-    if char is not None:
-        raise MissingField("unencodable text", detail=f"lone surrogate {char!r}")
-    if not isinstance(info, dict):
-        raise MissingField("not a JSON object", detail=type(info).__name__)
-    return info
 
 
 def find_media(info_path: Path, video_id: str) -> str | None:
