@@ -10,11 +10,11 @@ import pytest
 from hf_behavior.data import pipeline
 from hf_behavior.data.filters import load_filter_configs
 from hf_behavior.data.jsonl import item_to_record
-from hf_behavior.data.records import MissingField
+from hf_behavior.data.records import MissingField, Record
 from hf_behavior.data.reddit import submission_to_record
 from hf_behavior.data.youtube import info_to_record
 
-from .dumps import comment, info, submission
+from .dumps import SCENES, comment, info, sidecar, submission
 
 
 def ingest_funnel(tmp_path, **inputs) -> dict:
@@ -135,3 +135,35 @@ def to_record(raw: dict, folder):
     if "view_count" in raw:
         return info_to_record(raw, folder / "v.info.json", require_media=False)
     return item_to_record(raw, "g.jsonl:1", folder, require_media=False)
+
+
+def test_bad_sidecars_are_verbalization_drops(tmp_path):
+    """A lone surrogate stopped finalize's write of the records, a string duration its duration filter; the other
+    wrong types stopped the templates or the export."""
+    record = Record(key="youtube:v1", source="youtube_videos", platform="youtube", post_id="v1", media_id="v1",
+                    media_kind="video", title="t", origin="v1.info.json")  # fmt: skip
+    good, scene = sidecar("v1"), SCENES[0]
+    cases = [
+        ('{"status": "done", "asr": "a \\ud800"}', "unreadable sidecar", "unencodable text (lone surrogate '\\ud800')"),
+        ('["done"]', "unreadable sidecar", "not a JSON object (list)"),
+        ({**good, "status": None}, "malformed sidecar field 'status'", "missing field 'status'"),
+        ({**good, "duration": "31.2"}, "malformed sidecar field 'duration'", "field 'duration' has type str"),
+        ({**good, "asr": ["a"]}, "malformed sidecar field 'asr'", "field 'asr' has type list"),
+        ({**good, "scenes": {"0": scene}}, "malformed sidecar field 'scenes'", "field 'scenes' has type dict"),
+        ({**good, "scenes": [scene, "a"]}, "malformed sidecar field 'scenes'", "scene 1 not an object"),
+        ({**good, "scenes": [{**scene, "end": "4"}]}, "malformed sidecar field 'scenes'", "scene 0 field 'end' has type str"),
+        ({**good, "scenes": [{**scene, "caption": 5}]}, "malformed sidecar field 'scenes'", "scene 0 field 'caption' has type int"),
+        ({**good, "scenes": [{**scene, "keywords": [1]}]}, "malformed sidecar field 'scenes'", "scene 0 field 'keywords' not a list of strings"),
+        ({**good, "scenes": [{**scene, "tone": True}]}, "malformed sidecar field 'scenes'", "scene 0 field 'tone' has type bool"),
+        ({**good, "scenes": [{**scene, "replay": float("nan")}]}, "malformed sidecar field 'scenes'", "scene 0 field 'replay' out of range (nan)"),
+        ({**good, "scenes": [{**scene, "replay": 1.5}]}, "malformed sidecar field 'scenes'", "scene 0 field 'replay' out of range (1.5)"),
+    ]  # fmt: skip
+    path = tmp_path / "v1.json"
+    for doc, reason, detail in cases:
+        path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+        drop = pipeline.attach_verbalization(record, str(tmp_path))
+        assert (str(drop), drop.detail, drop.stage, drop.error) == (reason, f"{path}: {detail}", "verbalization", True)
+    path.write_text(json.dumps({**good, "duration": 31, "scenes": [{**scene, "start": None, "end": 4}]}))
+    record.heatmap = [{"start": 0.0, "end": 8.0, "value": 0.5}]
+    assert pipeline.attach_verbalization(record, str(tmp_path)) is None
+    assert (record.duration, record.replay) == (31, [0.5])

@@ -28,7 +28,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .records import MissingField, MissingMedia, Record, optional, optional_int, replay_graph, require, to_unix
+from .records import (
+    MissingField,
+    MissingMedia,
+    Record,
+    optional,
+    optional_int,
+    optional_strings,
+    replay_graph,
+    require,
+    to_unix,
+)
 
 
 def _media_path(item: dict, base: Path) -> str | None:
@@ -69,9 +79,6 @@ def item_to_record(item: dict, origin: str, base: Path, require_media: bool = Tr
         except MissingField as err:
             raise MissingField(f"comment {err}", detail=err.detail) from None
         comments.append({"text": comment["text"], "score": score, "author": author})
-    categories = optional(item, "categories", list) or []
-    if not all(isinstance(c, str) for c in categories):
-        raise MissingField("field 'categories' not a list of strings")
     author = optional(item, "author", str)
     default_id = Path(media_path).name.split(".", 1)[0] if media_path else post_id
     return Record(
@@ -94,7 +101,7 @@ def item_to_record(item: dict, origin: str, base: Path, require_media: bool = Tr
         likes=likes,
         like_ratio=like_ratio,
         language=optional(item, "language", str),
-        categories=categories,
+        categories=optional_strings(item, "categories") or [],
         nsfw=bool(item.get("nsfw")),
         asr=optional(item, "asr", str),
         heatmap=replay_graph(item, "replay"),

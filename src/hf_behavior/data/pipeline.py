@@ -22,6 +22,7 @@ import os
 import sqlite3
 from collections import deque
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -31,7 +32,7 @@ from .dedup import content_hash, near_duplicates
 from .filters import FilterConfig, Filters, family
 from .media import MediaIndex
 from .reader import LineError, iter_line_blocks, parse_line, read_json_file
-from .records import Dropped, Record
+from .records import Dropped, MissingField, Record, optional, optional_number, optional_strings, require
 from .report import Funnel
 
 CHECKPOINT_LINES = 20_000
@@ -324,26 +325,72 @@ def scene_replay(heatmap: list[dict], start: float, end: float) -> float | None:
     return round(total / weight, 4) if weight else None
 
 
+_text = partial(optional, kind=str)
+# a scene's fields that scene_replay, the templates and the export's columns read (the export takes it as JSON)
+_SCENE_FIELDS = {
+    "start": optional_number, "end": optional_number, "caption": _text, "keywords": optional_strings,
+    "foreground_colors": optional_strings, "background_colors": optional_strings, "tone": _text, "asr": _text,
+    "replay": partial(optional_number, high=1.0),
+}  # fmt: skip
+
+
+def _scenes(sidecar: dict, name: str) -> None:
+    for number, scene in enumerate(optional(sidecar, name, list) or []):
+        if type(scene) is not dict:
+            raise MissingField(f"scene {number} not an object")
+        for field_name, check in _SCENE_FIELDS.items():
+            try:
+                check(scene, field_name)
+            except MissingField as err:
+                raise MissingField(f"scene {number} {err}", detail=err.detail) from None
+
+
+_SIDECAR_FIELDS = {"status": partial(require, kind=str), "duration": optional_number, "asr": _text, "scenes": _scenes}
+
+
+def read_sidecar(path: Path) -> dict:
+    """The sidecar's JSON object, its fields checked once, here, so that no later stage meets a value it cannot take
+    (a lone surrogate stopped the records' write, a string duration the duration filter, a scene that is no object
+    or a keyword that is no string the templates, a string replay value the export) or would write as nonsense
+    ("The scene shows 5.", a replay of nan or outside the graph's [0, 1]). Raises the drop, "unreadable sidecar" or
+    "malformed sidecar field 'X'" (a top-level field, 'scenes' for one in a scene), with the path and what is wrong
+    in its detail. A failed sidecar's fields other than its status are not read."""
+    try:
+        sidecar = read_json_file(path)
+    except (MissingField, OSError) as err:
+        raise _sidecar_drop("unreadable sidecar", path, err) from None
+    for name in _SIDECAR_FIELDS if sidecar.get("status") == "done" else ("status",):
+        try:
+            _SIDECAR_FIELDS[name](sidecar, name)
+        except MissingField as err:
+            raise _sidecar_drop(f"malformed sidecar field {name!r}", path, err) from None
+    return sidecar
+
+
+def _sidecar_drop(reason: str, path: Path, err: MissingField | OSError) -> Dropped:
+    what = err.strerror if isinstance(err, OSError) else f"{err} ({err.detail})" if err.detail else str(err)
+    return Dropped(reason, detail=f"{path}: {what}", stage="verbalization", error=True)
+
+
 def attach_verbalization(record: Record, sidecar_dir: str | None) -> Dropped | None:
-    """Join the record's sidecar (`<media_id>.json`) when present; a failed or unreadable one is a drop."""
+    """Join the record's sidecar (`<media_id>.json`) when present; a failed, unreadable or malformed one is a drop."""
     if not sidecar_dir:
         return None
     path = Path(sidecar_dir) / f"{record.media_id}.json"
     if not path.is_file():
         return None
     try:
-        sidecar = json.loads(path.read_text(encoding="utf-8"))
-        status = sidecar["status"]
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
-        return Dropped("unreadable sidecar", detail=f"{path}: {type(err).__name__}", stage="verbalization", error=True)
-    if status != "done":
-        error = str(sidecar.get("error") or status).splitlines()[0][:200]
+        sidecar = read_sidecar(path)
+    except Dropped as drop:
+        return drop
+    if sidecar["status"] != "done":
+        error = str(sidecar.get("error") or f"status {sidecar['status']!r}").splitlines()[0][:200]
         return Dropped("verbalization failed", detail=error, stage="verbalization", error=True)
     record.scenes = []
     for scene in sidecar.get("scenes") or []:
         scene = dict(scene)
         if scene.get("replay") is None and record.heatmap and record.media_kind == "video":
-            scene["replay"] = scene_replay(record.heatmap, scene.get("start", 0.0), scene.get("end", 0.0))
+            scene["replay"] = scene_replay(record.heatmap, scene.get("start") or 0.0, scene.get("end") or 0.0)
         record.scenes.append(scene)
     record.asr = record.asr or sidecar.get("asr")
     if record.duration is None:

@@ -7,6 +7,7 @@ A `Record` is a plain dataclass so that every stage is a function of records; it
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
@@ -143,6 +144,26 @@ def optional(obj: dict, name: str, kind: type | tuple[type, ...]):
     """`obj[name]` if of `kind`, None if absent or null; `MissingField` naming it if of another type."""
     value = obj.get(name)
     return value if value is None or type(value) is kind else require(obj, name, kind)
+
+
+def optional_strings(obj: dict, name: str) -> list[str] | None:
+    """`obj[name]` if a list of strings, None if absent or null; `MissingField` naming it otherwise."""
+    value = optional(obj, name, list)
+    if value is not None and not all(type(item) is str for item in value):
+        raise MissingField(f"field {name!r} not a list of strings")
+    return value
+
+
+def optional_number(obj: dict, name: str, high: float = sys.float_info.max) -> float | None:
+    """`obj[name]` as a float in [0, high], None if absent or null; `MissingField` naming it if of another type or
+    out of that range: NaN, infinity and an integer too large for a float (which Arrow's float64 columns refuse)
+    too."""
+    value = optional(obj, name, (int, float))
+    if value is None:
+        return None
+    if not 0 <= value <= high:
+        raise MissingField(f"field {name!r} out of range", detail=repr(value)[:40])
+    return float(value)
 
 
 def int64(value: int, what: str) -> int:
