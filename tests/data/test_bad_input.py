@@ -115,6 +115,9 @@ def test_fields_of_the_wrong_type_are_read_drops(tmp_path):
         (generic_item, {"replay": "x"}, "malformed field 'replay'"),
         (generic_item, {"categories": [5]}, "field 'categories' not a list of strings"),
         (generic_item, {"duration": "12"}, "field 'duration' has type str"),
+        (generic_item, {"duration": float("nan")}, "field 'duration' out of range"),  # passed the 500 s filter
+        (info("v1"), {"duration": -1}, "field 'duration' out of range"),
+        (generic_item, {"replay": [{"start": 0, "end": 1, "value": float("nan")}]}, "malformed field 'replay'"),
         (generic_item, {"comments": [{"text": "a b c", "author": 5}]}, "comment field 'author' has type int"),
     ]
     for raw, bad, reason in cases:

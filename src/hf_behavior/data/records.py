@@ -7,6 +7,7 @@ A `Record` is a plain dataclass so that every stage is a function of records; it
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
@@ -189,14 +190,17 @@ def optional_int(obj: dict, name: str) -> int | None:
 
 
 def replay_graph(obj: dict, name: str, keys: tuple[str, str, str] = ("start", "end", "value")) -> list[dict] | None:
-    """`obj[name]`, a list of segments with numeric `keys` (start, end, value), as `[{"start", "end", "value"}]` of
-    floats; None when absent or empty; `MissingField` naming it when it is of another shape."""
+    """`obj[name]`, a list of segments with finite numeric `keys` (start, end, value), as
+    `[{"start", "end", "value"}]` of floats; None when absent or empty; `MissingField` naming it when it is of
+    another shape or holds NaN or infinity (the templates would print "nan" as a scene's replay value)."""
     start, end, value = keys
     segments = obj.get(name) or []
     try:
         graph = [{"start": float(s[start]), "end": float(s[end]), "value": float(s[value])} for s in segments]
     except (TypeError, KeyError, ValueError, OverflowError):
         raise MissingField(f"malformed field {name!r}") from None
+    if not all(map(math.isfinite, (x for segment in graph for x in segment.values()))):
+        raise MissingField(f"malformed field {name!r}", detail="NaN or infinity")
     return graph or None
 
 
