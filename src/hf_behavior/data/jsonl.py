@@ -1,27 +1,7 @@
 """Generic JSONL: any platform's own analytics as one JSON object per line (plain or `.zst`).
 
-Schema (documented for users in `docs/generic_jsonl.md`):
-
-| field | type | required | meaning |
-|---|---|---|---|
-| `id` | str | yes | post id, unique within `platform` |
-| `platform` | str | yes | e.g. "instagram", "tiktok"; "reddit"/"youtube" get those platforms' filter defaults |
-| `kind` | "image" \\| "video" | yes | media type |
-| `title` | str | yes | title or caption of the post |
-| `media_path` / `media_url` | str | one of them | local media file (relative to the JSONL file's folder or absolute) / URL |
-| `media_id` | str | no | sidecar name; default: media file stem, else `id` |
-| `author` | str | no | account / channel name shown in the prompt |
-| `brand` | bool | no | brand account: "advertisement ... for the brand" wording |
-| `created` | ISO-8601 str or unix seconds | no | publication time |
-| `views`, `likes` | int | no | counts; `likes / views` gives the like percentage |
-| `like_percent` | float | no | percentage of viewers who liked, when views are not known (0-100) |
-| `duration` | float | no | seconds (videos) |
-| `language` | str | no | e.g. "en" |
-| `categories` | list[str] | no | platform categories (filtered like YouTube's) |
-| `nsfw` | bool | no | platform's adult-content flag |
-| `asr` | str | no | transcript of the audio |
-| `replay` | list of {"start", "end", "value"} | no | replay / retention graph |
-| `comments` | list of {"text": str, "likes": int, "author": str} | no | comments (top ones are kept) |
+The schema, the rules each field is held to and the skip reasons are in `docs/generic_jsonl.md` (one copy, kept
+there for users); `item_to_record` enforces them.
 """
 
 from __future__ import annotations
