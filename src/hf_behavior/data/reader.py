@@ -117,31 +117,11 @@ def iter_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int, byt
 
 
 def parse_line(path: str, line_no: int, raw: bytes) -> tuple[dict | None, LineError | None]:
-    """`(object, None)` for a JSON object line, `(None, error)` otherwise.
-
-    orjson parses the bytes (UTF-8 checked) about 3x faster than decoding and `json.loads`; a line it refuses
-    goes through the stdlib, which names what is wrong and reads what orjson does not (NaN, Infinity). orjson
-    reads integers beyond 64 bits as floats, so a field that must be an integer is then a counted drop. What the
-    stdlib reads but cannot be stored (a lone surrogate) or cannot read at all (an integer of over 4,300 digits,
-    nesting deeper than the stack) is an error here too.
-    """
+    """`(object, None)` for a JSON object line, `(None, error)` otherwise (`json_object` says how it is read)."""
     try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        try:
-            obj = json.loads(raw.decode("utf-8"))
-            char = unencodable(obj)
-        except UnicodeDecodeError as err:
-            return None, LineError(path, line_no, f"not UTF-8 ({err.reason} at byte {err.start})")
-        except json.JSONDecodeError as err:
-            return None, LineError(path, line_no, f"malformed JSON ({err.msg} at column {err.colno})")
-        except (ValueError, RecursionError) as err:
-            return None, LineError(path, line_no, f"unreadable JSON ({str(err).split(':')[0]})")
-        if char is not None:
-            return None, LineError(path, line_no, f"unencodable text (lone surrogate {char!r})")
-    if not isinstance(obj, dict):
-        return None, LineError(path, line_no, f"not a JSON object ({type(obj).__name__})")
-    return obj, None
+        return json_object(raw), None
+    except MissingField as err:
+        return None, LineError(path, line_no, f"{err} ({err.detail})")
 
 
 def iter_json_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int, dict | None, LineError | None]]:
@@ -161,10 +141,20 @@ def iter_json_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int
 
 def read_json_file(path: Path) -> dict:
     """A file's one JSON object (a yt-dlp info.json, a verbalization sidecar), or `MissingField` naming what is
-    wrong (bytes, JSON syntax with its line, text that cannot be stored, JSON the stdlib cannot read: an integer of
-    over 4,300 digits, nesting deeper than the stack). As in `parse_line`, orjson reads it when it can (a third of
-    the stdlib's time with the check for unstorable text, which only the stdlib lets through)."""
-    raw = path.read_bytes()
+    wrong (see `json_object`)."""
+    return json_object(path.read_bytes())
+
+
+def json_object(raw: bytes) -> dict:
+    """The JSON object in `raw`, or `MissingField` naming what is wrong: bytes, JSON syntax with its position, text
+    that cannot be stored, JSON the stdlib cannot read (an integer of over 4,300 digits, nesting deeper than the
+    stack), a value that is not an object.
+
+    orjson parses the bytes (UTF-8 checked) about 3x faster than decoding and `json.loads`; what it refuses goes
+    through the stdlib, which names what is wrong and reads what orjson does not (NaN, Infinity). orjson reads
+    integers beyond 64 bits as floats, so a field that must be an integer is then a counted drop. Text the stdlib
+    reads but SQLite and Arrow cannot store (a lone surrogate, which orjson refuses) is checked only on that path.
+    """
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -174,7 +164,8 @@ def read_json_file(path: Path) -> dict:
         except UnicodeDecodeError as err:
             raise MissingField("not UTF-8", detail=f"{err.reason} at byte {err.start}") from None
         except json.JSONDecodeError as err:
-            raise MissingField("malformed JSON", detail=f"line {err.lineno} column {err.colno}: {err.msg}") from None
+            where = f"line {err.lineno} column {err.colno}" if err.lineno > 1 else f"column {err.colno}"
+            raise MissingField("malformed JSON", detail=f"{err.msg} at {where}") from None
         except (ValueError, RecursionError) as err:
             raise MissingField("unreadable JSON", detail=str(err).split(":")[0]) from None
         if char is not None:
