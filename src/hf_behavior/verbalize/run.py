@@ -326,9 +326,20 @@ def format_summary(summary: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
-    from accelerate.utils import gather_object
 
     state = PartialState(cpu=args.cpu or not torch.accelerator.is_available())
+    try:
+        return verbalize_folder(args, state)
+    finally:
+        # a gloo group left to the interpreter's exit can abort the process ("terminate called without an active
+        # exception") after all the work is written, and the launcher then reports the run as failed
+        state.destroy_process_group()
+
+
+def verbalize_folder(args: argparse.Namespace, state) -> int:
+    """Each process verbalizes its share of the folder's pending media; the main process prints the summary."""
+    from accelerate.utils import gather_object
+
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     media, skipped = discover_media(args.media_dir)
