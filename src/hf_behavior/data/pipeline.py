@@ -125,12 +125,12 @@ class _Stager:
         ended the file, if any): its funnel, its rows and its last line."""
         funnel, staged = Funnel(), []
         unit = "comments" if kind == "comments" else "posts"
-        nonblank = sum(map(bool, map(bytes.strip, lines)))
-        funnel.add_input(unit, nonblank + (end is not None))
+        inputs = int(end is not None)  # the error that ended the file counts as one unreadable input
         base = Path(path).parent
         for line_no, raw in enumerate(lines, first):
             if not raw.strip():
                 continue
+            inputs += 1
             obj, error = parse_line(path, line_no, raw)
             if error is not None:
                 _unreadable(funnel, unit, error)
@@ -146,6 +146,7 @@ class _Stager:
                 row = self.post(lambda: jsonl.item_to_record(obj, origin, base, require), origin, len(raw_comments), funnel)
             if row is not None:
                 staged.append(row)
+        funnel.add_input(unit, inputs)
         if end is not None:
             _unreadable(funnel, unit, end)
             return funnel, staged, end.line
@@ -491,6 +492,7 @@ def finalize(work_dir: Path, filter_configs: dict[str, FilterConfig], sidecar_di
     for path in stats_path.values():
         funnel.merge(Funnel.from_dict(json.loads(path.read_text())))
     return funnel
+
 
 def record_shards(work_dir: Path) -> list[str]:
     return sorted(str(p) for p in (work_dir / "records").glob("*.jsonl"))
