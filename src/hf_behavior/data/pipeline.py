@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from . import jsonl, reddit, youtube
 from .dedup import content_hash, near_duplicates
 from .filters import FilterConfig, Filters, family
-from .media import MediaIndex
+from .media import FolderListing, MediaIndex
 from .reader import LineError, iter_line_blocks, parse_line, read_json_file
 from .records import Dropped, MissingField, Record, optional, optional_number, optional_strings, require
 from .report import Funnel
@@ -235,7 +235,7 @@ class _Ingest:
         done = self._resume(job)
         if done is None:
             return
-        rules = self.stager.filters["youtube"]
+        rules, listing = self.stager.filters["youtube"], FolderListing()
         for index in tqdm(range(done, len(files)), desc="youtube info.json", leave=False):
             path = files[index]
             self.funnel.add_input("posts")
@@ -246,7 +246,7 @@ class _Ingest:
                 continue
             raw = info.get("comments") if isinstance(info.get("comments"), list) else []
             staged = self.stager.post(
-                lambda: youtube.info_to_record(info, path, self.stager.brands, rules.config.require_media),
+                lambda: youtube.info_to_record(info, path, self.stager.brands, rules.config.require_media, listing),
                 str(path), len(raw), self.funnel,
             )  # fmt: skip
             if staged is not None:

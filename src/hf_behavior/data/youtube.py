@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .media import VIDEO_EXTENSIONS
+from .media import VIDEO_EXTENSIONS, FolderListing
 from .records import (
     INT64_MAX,
     INT64_MIN,
@@ -36,21 +36,24 @@ def subtitle_text(text: str) -> str:
     return " ".join(lines)
 
 
-def find_subtitles(info_path: Path, video_id: str, languages=("en",)) -> str | None:
+def find_subtitles(listing: FolderListing, info_path: Path, video_id: str, languages=("en",)) -> str | None:
     """Transcript of `<id>.<lang>*.vtt|srt` beside the info file (yt-dlp `--write-subs/--write-auto-subs`)."""
     for lang in languages:
-        for ext in ("vtt", "srt"):
-            for path in sorted(info_path.parent.glob(f"{video_id}.{lang}*.{ext}")):
-                text = subtitle_text(path.read_text(encoding="utf-8", errors="replace"))
-                if text:
-                    return text
+        names = listing.starting_with(info_path.parent, f"{video_id}.{lang}")
+        for ext in (".vtt", ".srt"):
+            for name in names:
+                if name.endswith(ext):
+                    text = subtitle_text((info_path.parent / name).read_text(encoding="utf-8", errors="replace"))
+                    if text:
+                        return text
     return None
 
 
-def find_media(info_path: Path, video_id: str) -> str | None:
-    for path in sorted(info_path.parent.glob(f"{video_id}.*")):
-        if path.suffix.lower() in VIDEO_EXTENSIONS:
-            return str(path.resolve())
+def find_media(listing: FolderListing, info_path: Path, video_id: str) -> str | None:
+    """The first `<id>.<video extension>` beside the info file."""
+    for name in listing.starting_with(info_path.parent, f"{video_id}."):
+        if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+            return str((info_path.parent / name).resolve())
     return None
 
 
@@ -65,11 +68,20 @@ def _top_comment(item) -> dict | None:
     return {"text": item["text"], "score": likes, "author": author}
 
 
-def info_to_record(info: dict, info_path: Path, brand_channels=frozenset(), require_media: bool = True) -> Record:
+def info_to_record(
+    info: dict,
+    info_path: Path,
+    brand_channels=frozenset(),
+    require_media: bool = True,
+    listing: FolderListing | None = None,
+) -> Record:
+    """One video's record; `listing` (one per build) lists each folder of info files once for the media and
+    subtitle look-ups."""
+    listing = listing or FolderListing()
     video_id = require(info, "id", str)
     views = require_int(info, "view_count")
     likes = optional_int(info, "like_count")
-    media_path = find_media(info_path, video_id)
+    media_path = find_media(listing, info_path, video_id)
     if media_path is None and require_media:
         raise MissingMedia("media file not found", detail=f"no {video_id}.<ext> beside {info_path.name}")
     channel = optional(info, "channel", str) or optional(info, "uploader", str)
@@ -97,7 +109,7 @@ def info_to_record(info: dict, info_path: Path, brand_channels=frozenset(), requ
         language=language,
         categories=[c for c in optional(info, "categories", list) or [] if isinstance(c, str)],
         nsfw=(optional(info, "age_limit", int) or 0) >= 18,
-        asr=find_subtitles(info_path, video_id, (language or "en",)),
+        asr=find_subtitles(listing, info_path, video_id, (language or "en",)),
         heatmap=replay_graph(info, "heatmap", ("start_time", "end_time", "value")),
         comments=comments,
     )
