@@ -1,14 +1,18 @@
 """Each filter at its threshold: just in, just out."""
 
+import json
 import random
 import re
 
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from hf_behavior.data import pipeline
 from hf_behavior.data.dedup import _TOKENIZE, near_duplicates, per_group_tfidf, term_ids
 from hf_behavior.data.filters import DEFAULTS, Filters, load_filter_configs
 from hf_behavior.data.records import Record, to_unix
+
+from .dumps import comment, submission
 
 REDDIT, YOUTUBE = Filters(DEFAULTS["reddit"]), Filters(DEFAULTS["youtube"])
 
@@ -81,6 +85,26 @@ def test_comment_bot_deleted_nsfw():
     assert REDDIT.comment_reason("that is so sexy wow", "x") == "nsfw words"
     kept, dropped = REDDIT.screen_comments([{"text": "a b", "author": "x"}, {"text": "a b c", "author": "x"}])
     assert [c["text"] for c in kept] == ["a b c"] and dropped == {"fewer than 3 words": 1}
+
+
+def test_comments_of_unselected_subreddits_are_dropped_with_their_posts(tmp_path):
+    """Their own checks are not run (the two-word one would fail them): they count where their posts' comments do."""
+    (tmp_path / "RS.ndjson").write_text(json.dumps(submission("p1")) + "\n" + json.dumps(submission("a1", "aww")) + "\n")
+    lines = [
+        {**comment("p1", "lovely colours in this one", 3), "subreddit": "PICS"},  # selected, whatever its case
+        {**comment("p1", "a shot worth framing", 2), "subreddit": "pics"},
+        {**comment("a1", "so cute", 9), "subreddit": "aww"},
+        {**comment("z9", "[deleted]", 1), "subreddit": "AskReddit"},
+        comment("a1", "no subreddit field here", 1),  # looked up like any other
+    ]
+    (tmp_path / "RC.ndjson").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    inputs = pipeline.Inputs(reddit_submissions=[str(tmp_path / "RS.ndjson")], reddit_comments=[str(tmp_path / "RC.ndjson")])
+    configs = load_filter_configs()
+    configs["reddit"].require_media = False
+    pipeline.ingest(inputs, configs, tmp_path)
+    funnel = pipeline.ingest_funnel(tmp_path).to_dict()
+    assert funnel["inputs"]["comments"] == 5 and funnel["kept"]["comments"] == 2
+    assert funnel["dropped"]["comments"] == {"post dropped": {pipeline.NO_POST: 3}}
 
 
 def test_filter_overrides_and_errors(tmp_path):

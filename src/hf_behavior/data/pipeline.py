@@ -38,6 +38,7 @@ from .report import Funnel
 CHECKPOINT_LINES = 20_000
 BLOCK_LINES = 2_000  # non-blank lines staged per task in the ingest processes
 SHARD_POSTS = 5_000
+NO_POST = "post filtered out or not in the dump"  # a comment's drop reason when its post is not staged
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS comments (post_key TEXT NOT NULL, score INTEGER, text TEXT, author TEXT);
@@ -76,6 +77,7 @@ class _Stager:
         self.filters = filters
         self.media = MediaIndex(inputs.reddit_media)
         self.brands = frozenset(inputs.brand_channels)
+        self.subreddits = filters["reddit"].subreddits
 
     def post(self, make_record, origin: str, raw_comments: int, funnel: Funnel) -> tuple | None:
         """Build (`make_record()` may raise `Dropped`) and filter one post (already counted as input) with its
@@ -106,7 +108,14 @@ class _Stager:
 
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
         """A Reddit comment line (already counted as input) as a database row `(post key, score, text, author)`,
-        or None when dropped. Its file:line is spelled out only for a drop: comments are most of the lines."""
+        or None when dropped. Its file:line is spelled out only for a drop: comments are most of the lines.
+
+        A comment in a subreddit the post filter does not select (a monthly dump's comments are ~98% of other
+        subreddits) is dropped at once, as its post was, with none of its own checks or the database's look-up."""
+        subreddit = obj.get("subreddit")
+        if type(subreddit) is str and self.subreddits is not None and subreddit.lower() not in self.subreddits:
+            funnel.drop("comments", "post dropped", NO_POST)
+            return None
         try:
             row = reddit.comment_to_row(obj)
         except Dropped as drop:
@@ -201,7 +210,7 @@ class _Ingest:
             "INSERT INTO comments SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM posts WHERE key = ?1)", rows
         )
         missing = len(rows) - (self.db.total_changes - before)
-        self.funnel.drop("comments", "post dropped", "post filtered out or not in the dump", missing)
+        self.funnel.drop("comments", "post dropped", NO_POST, missing)
 
     # ---- one job = one file (or the list of YouTube info files) ------------------------------------------
 
