@@ -88,8 +88,10 @@ def test_comment_bot_deleted_nsfw():
 
 
 def test_comments_of_unselected_subreddits_are_dropped_with_their_posts(tmp_path):
-    """Their own checks are not run (the two-word one would fail them): they count where their posts' comments do."""
-    (tmp_path / "RS.ndjson").write_text(json.dumps(submission("p1")) + "\n" + json.dumps(submission("a1", "aww")) + "\n")
+    """Their own checks are not run (the two-word one would fail them): they count where their posts' comments do.
+    Nor are a submission's: one lacking a field is not selected rather than bad input."""
+    posts = [submission("p1"), submission("a1", "aww"), submission("a2", "aww", upvote_ratio=None)]
+    (tmp_path / "RS.ndjson").write_text("".join(json.dumps(post) + "\n" for post in posts))
     lines = [
         {**comment("p1", "lovely colours in this one", 3), "subreddit": "PICS"},  # selected, whatever its case
         {**comment("p1", "a shot worth framing", 2), "subreddit": "pics"},
@@ -105,6 +107,7 @@ def test_comments_of_unselected_subreddits_are_dropped_with_their_posts(tmp_path
     funnel = pipeline.ingest_funnel(tmp_path).to_dict()
     assert funnel["inputs"]["comments"] == 5 and funnel["kept"]["comments"] == 2
     assert funnel["dropped"]["comments"] == {"post dropped": {pipeline.NO_POST: 3}}
+    assert funnel["dropped"]["posts"] == {"post filters": {"subreddit not selected": 2}} and funnel["errors"] == {}
 
 
 def test_filter_overrides_and_errors(tmp_path):

@@ -106,14 +106,19 @@ class _Stager:
         rows = [(record.key, c["score"], c["text"], c.get("author")) for c in comments]
         return record.key, record.media_hash, record.to_json(), rows, origin
 
+    def unselected(self, obj: dict) -> bool:
+        """Whether a raw Reddit line is of a subreddit the post filter does not select: checked before anything
+        else is read from it, as a monthly dump's lines are mostly (~98%) of other subreddits."""
+        subreddit = obj.get("subreddit")
+        return type(subreddit) is str and self.subreddits is not None and subreddit.lower() not in self.subreddits
+
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
         """A Reddit comment line (already counted as input) as a database row `(post key, score, text, author)`,
         or None when dropped. Its file:line is spelled out only for a drop: comments are most of the lines.
 
-        A comment in a subreddit the post filter does not select (a monthly dump's comments are ~98% of other
-        subreddits) is dropped at once, as its post was, with none of its own checks or the database's look-up."""
-        subreddit = obj.get("subreddit")
-        if type(subreddit) is str and self.subreddits is not None and subreddit.lower() not in self.subreddits:
+        A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks or
+        the database's look-up."""
+        if self.unselected(obj):
             funnel.drop("comments", "post dropped", NO_POST)
             return None
         try:
@@ -148,6 +153,9 @@ class _Stager:
                 row = self.comment(obj, path, line_no, funnel)
             elif kind == "submissions":
                 origin, require = f"{path}:{line_no}", self.filters["reddit"].config.require_media
+                if self.unselected(obj):
+                    funnel.drop("posts", "post filters", "subreddit not selected", where=origin)
+                    continue
                 row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media, require), origin, 0, funnel)
             else:
                 origin, require = f"{path}:{line_no}", self.filters["generic"].config.require_media
