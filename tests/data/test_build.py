@@ -12,7 +12,7 @@ from hf_behavior.data import pipeline
 from hf_behavior.data.export import BLIFT_CONFIGS, SALICON_CONFIGS, push_to_hub
 from hf_behavior.evaluation.parsing import parse_behavior_answer
 
-from .dumps import KNOWN_VIDEO_ID, REDDIT_POSTS, YOUTUBE_VIDEOS, cli_args, write_all, write_salicon
+from .dumps import KNOWN_VIDEO_ID, REDDIT_POSTS, YOUTUBE_VIDEOS, cli_args, info, write_all, write_salicon
 from .test_templates import LISTING1_USER
 
 EXPECTED_BLIFT = {"reddit:p1", "reddit:p2", f"youtube:{KNOWN_VIDEO_ID}", "youtube:yt_views_10k1", "instagram:ig_001"}
@@ -146,6 +146,21 @@ def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_p
     assert sorted(load(out, "blift")["id"]) == sorted(load(built, "blift")["id"])
     # a different filter setting must not silently reuse the staged data
     assert main(cli_args(raw, out, "--configs", "blift", "--filter", "youtube.min_views=5")) == 2
+
+
+def test_a_rerun_over_changed_input_files_is_refused(raw, tmp_path, capsys):
+    """A resumed build continues from the positions it staged, which over changed files are other items (a yt-dlp
+    download still adding videos to the folder shifted the YouTube job's); the same files resume."""
+    folder = shutil.copytree(raw["youtube"][0], tmp_path / "youtube")
+    args = ["build-blift", "-o", str(tmp_path / "out"), "--youtube", str(folder), "--configs", "blift", "--max-error-rate", "0.5"]
+    assert main(args) == 0 and main(args) == 0
+    (folder / "yt_added_01.info.json").write_text(json.dumps(info("yt_added_01")))
+    (folder / "yt_added_01.mp4").write_bytes(b"another video")
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "holds a build of the same inputs, whose files have changed since" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+    assert "youtube:yt_added_01" in load(tmp_path / "out", "blift")["id"]
 
 
 def test_push_to_hub_through_hfapi(built):

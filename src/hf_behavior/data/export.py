@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from ..resources import resource_path
+from . import youtube
 from .filters import load_filter_configs
 from .pipeline import Inputs, finalize, ingest, ingest_funnel, record_shards
 from .report import Funnel
@@ -88,6 +91,9 @@ def build_config(builder_cls, config: str, out: Path, work: Path, num_proc: int,
         output_dir=str(build_dir), file_format="parquet", num_proc=workers, download_mode="force_redownload"
     )
     rows = builder.info.splits["train"].num_examples if builder.info.splits else 0
+    info_dir = work / "done" / config
+    info_dir.mkdir(parents=True, exist_ok=True)
+    builder.info.write_to_directory(str(info_dir))  # features and sizes, for the card's `dataset_info`
     target = out / config
     shutil.rmtree(target, ignore_errors=True)
     if rows:
@@ -103,9 +109,11 @@ def build_config(builder_cls, config: str, out: Path, work: Path, num_proc: int,
 
 def write_card(out: Path, rows: dict[str, int], funnel: Funnel | None, license_id: str, descriptions: dict) -> None:
     """README.md: `configs:` YAML (what `load_dataset` reads), row counts, the funnel, licence and ethics."""
+    from datasets.info import DatasetInfo, DatasetInfosDict
     from huggingface_hub import DatasetCard, DatasetCardData
 
     built = [name for name, n in rows.items() if n]
+    info_dirs = {name: out / WORK / "done" / name for name in built}
     card_data = DatasetCardData(
         language="en",
         license=license_id,
@@ -114,6 +122,10 @@ def write_card(out: Path, rows: dict[str, int], funnel: Funnel | None, license_i
         tags=["behavior", "receiver-behavior", "likes", "comments", "replay-graph", "hf-behavior"],
         configs=[{"config_name": n, "data_files": [{"split": "train", "path": f"{n}/train-*.parquet"}]} for n in built],
     )
+    # `dataset_info` (features, split sizes) also keys `load_dataset`'s cache of a local folder: without it, two
+    # builds into folders of the same name shared one cache entry, and loading the second returned the first's rows
+    infos = {name: DatasetInfo.from_directory(str(path)) for name, path in info_dirs.items() if path.is_dir()}
+    DatasetInfosDict(infos).to_dataset_card_data(card_data)
     table = "\n".join(f"| `{n}` | {rows[n]:,} | {descriptions.get(n, '')} |" for n in rows)
     card = DatasetCard.from_template(
         card_data,
@@ -140,8 +152,24 @@ def push_to_hub(out: Path, repo_id: str, private: bool = False, token: str | Non
 
 
 def _settings(args, inputs: Inputs, filter_configs) -> dict:
-    return {"inputs": asdict(inputs), "filters": {k: asdict(v) for k, v in filter_configs.items()},
+    return {"inputs": asdict(inputs), "input_files": input_fingerprint(inputs),
+            "filters": {k: asdict(v) for k, v in filter_configs.items()},
             "salicon": [args.salicon_fixations, args.coco_instances, args.salicon_images]}  # fmt: skip
+
+
+def input_fingerprint(inputs: Inputs) -> str:
+    """A digest of the path, size and modification time of every raw input file (the YouTube info files found in
+    the folders included): a resumed build continues where the staged data stopped, which is only right if it reads
+    the same files (a yt-dlp download still adding videos to the folder shifted the YouTube job's positions)."""
+    digest = hashlib.sha1()
+    files = [*inputs.reddit_submissions, *inputs.generic, *inputs.reddit_comments]
+    for path in [*files, *youtube.info_files(inputs.youtube)]:
+        try:
+            stat = os.stat(path)
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path}\0missing\n".encode())
+    return digest.hexdigest()
 
 
 def run(args) -> int:
@@ -181,9 +209,11 @@ def _run(args) -> int:
         brand_channels=[b.strip() for b in brands if b.strip()],
     )  # fmt: skip
     settings_file, settings = work / "settings.json", _settings(args, inputs, filter_configs)
-    if settings_file.is_file() and json.loads(settings_file.read_text()) != settings:
-        print(f"build-blift: {out} holds a build with other inputs or filters; use --overwrite or another --output",
-              file=sys.stderr)  # fmt: skip
+    previous = json.loads(settings_file.read_text()) if settings_file.is_file() else settings
+    if previous != settings:
+        same_options = {**previous, "input_files": None} == {**settings, "input_files": None}
+        what = "the same inputs, whose files have changed since" if same_options else "other inputs or filters"
+        print(f"build-blift: {out} holds a build of {what}; use --overwrite or another --output", file=sys.stderr)
         return 2
     settings_file.write_text(json.dumps(settings, indent=1))
 
