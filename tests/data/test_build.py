@@ -154,13 +154,14 @@ def test_a_rerun_over_changed_input_files_is_refused(raw, tmp_path, capsys):
     folder = shutil.copytree(raw["youtube"][0], tmp_path / "youtube")
     args = ["build-blift", "-o", str(tmp_path / "out"), "--youtube", str(folder), "--configs", "blift", "--max-error-rate", "0.5"]
     assert main(args) == 0 and main(args) == 0
+    assert "youtube:yt_added_01" not in load(tmp_path / "out", "blift")["id"]
     (folder / "yt_added_01.info.json").write_text(json.dumps(info("yt_added_01")))
     (folder / "yt_added_01.mp4").write_bytes(b"another video")
     capsys.readouterr()
     assert main(args) == 2
     assert "holds a build of the same inputs, whose files have changed since" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0
-    assert "youtube:yt_added_01" in load(tmp_path / "out", "blift")["id"]
+    assert "youtube:yt_added_01" in load(tmp_path / "out", "blift")["id"]  # not the first build's cached rows
 
 
 def test_push_to_hub_through_hfapi(built):
