@@ -5,6 +5,7 @@ import shutil
 
 import datasets
 import pytest
+from huggingface_hub import DatasetCard
 from hub_fixtures import fake_hub
 
 from hf_behavior.cli import main
@@ -44,6 +45,9 @@ def load(out, config):
 def test_every_config_loads_with_expected_rows(built):
     rows = {config: load(built, config) for config in BLIFT_CONFIGS + SALICON_CONFIGS}
     assert set(rows["blift"]["id"]) == EXPECTED_BLIFT
+    card = DatasetCard.load(built / "README.md").data.to_dict()
+    sizes = {info["config_name"]: info["splits"][0]["num_examples"] for info in card["dataset_info"]}
+    assert sizes == {config: len(table) for config, table in rows.items()}  # the card's dataset_info is the data's
     assert rows["reddit_images"]["id"] == ["reddit:p1"] and rows["reddit_videos"]["id"] == ["reddit:p2"]
     assert set(rows["youtube_videos"]["id"]) == {f"youtube:{KNOWN_VIDEO_ID}", "youtube:yt_views_10k1"}
     assert set(rows["blift_no_behavior"]["id"]) == {"reddit:p1", f"youtube:{KNOWN_VIDEO_ID}"}  # verbalized only
