@@ -6,7 +6,8 @@
         --youtube downloads/youtube --sidecar-dir sidecars/ --num-proc 2
 
 A re-run with the same output folder resumes: ingest continues from its last checkpoint, finished filter shards
-and finished configs are kept.
+and finished configs are kept. It is refused (exit 2) when the inputs, the filters or the input files themselves
+(size, modification time) differ from the first run's: `--overwrite` starts over.
 """
 
 from __future__ import annotations
