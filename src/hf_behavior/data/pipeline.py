@@ -152,15 +152,15 @@ class _Stager:
             if kind == "comments":
                 row = self.comment(obj, path, line_no, funnel)
             elif kind == "submissions":
-                origin, require = f"{path}:{line_no}", self.filters["reddit"].config.require_media
+                origin, needs_media = f"{path}:{line_no}", self.filters["reddit"].config.require_media
                 if self.unselected(obj):
                     funnel.drop("posts", "post filters", "subreddit not selected", where=origin)
                     continue
-                row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media, require), origin, 0, funnel)
+                row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media, needs_media), origin, 0, funnel)
             else:
-                origin, require = f"{path}:{line_no}", self.filters["generic"].config.require_media
+                origin, needs_media = f"{path}:{line_no}", self.filters["generic"].config.require_media
                 raw_comments = obj.get("comments") if isinstance(obj.get("comments"), list) else []
-                row = self.post(lambda: jsonl.item_to_record(obj, origin, base, require), origin, len(raw_comments), funnel)
+                row = self.post(lambda: jsonl.item_to_record(obj, origin, base, needs_media), origin, len(raw_comments), funnel)
             if row is not None:
                 staged.append(row)
         funnel.add_input(unit, inputs)
