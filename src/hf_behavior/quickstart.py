@@ -7,6 +7,7 @@ AutoModelForCausalLM / AutoProcessor -> generate.
 
 import argparse
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -95,11 +96,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=4, help="training steps")
 
 
+@contextmanager
+def _datasets_cache_in(folder: Path):
+    """datasets' cache inside the quickstart's temporary folder. In the user's cache an entry would outlive the media
+    its rows point at, and datasets keys a local folder's entry on the folder's name and the data's sizes only: the
+    next quickstart's identical build was served those rows and failed on the deleted files."""
+    import datasets
+
+    saved = datasets.config.HF_DATASETS_CACHE
+    datasets.config.HF_DATASETS_CACHE = folder / "datasets-cache"
+    try:
+        yield
+    finally:
+        datasets.config.HF_DATASETS_CACHE = saved
+
+
 def run(args: argparse.Namespace) -> int:
     if args.output_dir is not None:
         run_quickstart(args.output_dir, args.steps)
     else:
-        with tempfile.TemporaryDirectory(prefix="hf-behavior-quickstart-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="hf-behavior-quickstart-") as tmp, _datasets_cache_in(Path(tmp)):
             run_quickstart(Path(tmp), args.steps)
     print("quickstart finished: build -> train -> save -> reload (Auto classes) -> generate")
     return 0
