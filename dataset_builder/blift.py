@@ -4,11 +4,19 @@ datasets 5 no longer runs loading scripts, so this builder is run by our CLI (`h
 writes its parquet output plus a README with `configs:` YAML; `load_dataset("<folder or hub id>", "<config>")`
 then reads the parquet with no remote code. Rows are yielded as Arrow tables of `BATCH_ROWS` rows
 (`hf_behavior.data.arrow`).
+
+A build of several configs reads each record shard once: `render_shard` makes every config's rows of it, and with
+`rendered_dir` set the first config built keeps the others' there (a record's columns once, its messages once
+per template) rather than each config parsing every record again and again.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import datasets
+import pyarrow as pa
 from datasets import Features, Json, List, Value
 from datasets.builder import Key
 
@@ -61,11 +69,13 @@ FEATURES = Features(
     }
 )
 ARROW_SCHEMA = storage_schema(FEATURES)
+MESSAGES = ARROW_SCHEMA.field("messages")  # the last column, the only one that differs between the configs
+RECORD_SCHEMA = pa.schema([field for field in ARROW_SCHEMA if field.name != MESSAGES.name])
 BATCH_ROWS = 5000  # a record shard's posts: datasets' casting and checks run once per table
 
 
-def record_row(record: Record, messages: list[dict]) -> dict:
-    """The exported columns of one record: metadata, numeric behaviour for evaluation, and the chat."""
+def record_row(record: Record) -> dict:
+    """The exported columns of one record but its chat: metadata and numeric behaviour for evaluation."""
     return {
         "id": record.key,
         "source": record.source,
@@ -92,14 +102,60 @@ def record_row(record: Record, messages: list[dict]) -> dict:
         "comments": [c["text"] for c in record.comments],
         "comment_scores": [c["score"] for c in record.comments],
         "scenes": [json_text(scene) for scene in record.scenes],
-        "messages": [json_text(message) for message in messages],
     }
 
 
+def render_shard(path: str, configs: list[str]) -> dict[str, pa.Table]:
+    """Each config's table of one record shard, from one read of it: a record's columns are built once, and each
+    template once (the source configs and `blift` share Listing 1's)."""
+    rows, picks = [], {config: ([], []) for config in configs}  # config -> (row numbers, messages as JSON texts)
+    with open(path, "rb") as fh:
+        for line in fh:
+            record = Record.from_json(line)
+            chats = {}  # template -> its messages, None when the record lacks what the template needs
+            for config in configs:
+                subset = SOURCE_SUBSETS.get(config)
+                if subset is not None and record.source != subset:
+                    continue
+                template = CONFIG_TEMPLATES[config]
+                if template not in chats:
+                    chat = template(record)
+                    chats[template] = None if chat is None else [json_text(message) for message in chat]
+                if chats[template] is not None:
+                    picks[config][0].append(len(rows))
+                    picks[config][1].append(chats[template])
+            if any(chat is not None for chat in chats.values()):
+                rows.append(record_row(record))
+    columns = rows_table(rows, RECORD_SCHEMA) if rows else RECORD_SCHEMA.empty_table()
+    return {config: _with_messages(columns, *picks[config]) for config in configs}
+
+
+def _with_messages(columns: pa.Table, rows: list[int], messages: list[list[str]]) -> pa.Table:
+    return columns.take(pa.array(rows, pa.int32())).append_column(MESSAGES, pa.array(messages, MESSAGES.type))
+
+
+def _write_arrow(path: Path, table: pa.Table) -> None:
+    """An Arrow IPC file (LZ4: the chats repeat the system prompt and the comments), renamed into place whole."""
+    tmp, options = path.with_suffix(".tmp"), pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    os.replace(tmp, path)
+
+
+def _read_arrow(path: Path) -> pa.Table:
+    with pa.OSFile(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
 class BliftConfig(datasets.BuilderConfig):
-    def __init__(self, record_files: list[str] | None = None, **kwargs):
+    def __init__(
+        self, record_files: list[str] | None = None, rendered_dir: str | None = None,
+        render_configs: list[str] | None = None, **kwargs,
+    ):  # fmt: skip
         super().__init__(**kwargs)
         self.record_files = record_files or []
+        self.rendered_dir = rendered_dir  # where a shard's rendering for every one of `render_configs` is kept
+        self.render_configs = render_configs or []
 
 
 class Blift(datasets.ArrowBasedBuilder):
@@ -114,20 +170,21 @@ class Blift(datasets.ArrowBasedBuilder):
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"files": list(self.config.record_files)})]
 
     def _generate_tables(self, files: list[str]):
-        template = CONFIG_TEMPLATES[self.config.name]
-        subset = SOURCE_SUBSETS.get(self.config.name)
         for shard, path in enumerate(files):
-            rows, batch = [], 0
-            with open(path, "rb") as fh:
-                for line in fh:
-                    record = Record.from_json(line)
-                    if subset is not None and record.source != subset:
-                        continue
-                    messages = template(record)
-                    if messages is not None:
-                        rows.append(record_row(record, messages))
-                    if len(rows) == BATCH_ROWS:
-                        yield Key(shard, batch), rows_table(rows, ARROW_SCHEMA)
-                        rows, batch = [], batch + 1
-            if rows:
-                yield Key(shard, batch), rows_table(rows, ARROW_SCHEMA)
+            table = self._shard_table(path)
+            for batch, start in enumerate(range(0, table.num_rows, BATCH_ROWS)):
+                yield Key(shard, batch), table.slice(start, BATCH_ROWS)
+
+    def _shard_table(self, path: str) -> pa.Table:
+        """This config's table of a record shard: rendered here, or by the config that read the shard first."""
+        name, kept = self.config.name, self.config.rendered_dir
+        if kept is None:
+            return render_shard(path, [name])[name]
+        folder = Path(kept) / Path(path).stem
+        if not (folder / f"{name}.arrow").is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            tables = render_shard(path, sorted({name, *self.config.render_configs}))
+            for config, table in tables.items():
+                _write_arrow(folder / f"{config}.arrow", table)
+            return tables[name]
+        return _read_arrow(folder / f"{name}.arrow")

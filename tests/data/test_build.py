@@ -9,8 +9,8 @@ from huggingface_hub import DatasetCard
 from hub_fixtures import fake_hub
 
 from hf_behavior.cli import main
-from hf_behavior.data import pipeline
-from hf_behavior.data.export import BLIFT_CONFIGS, SALICON_CONFIGS, push_to_hub
+from hf_behavior.data import export, pipeline
+from hf_behavior.data.export import BLIFT_CONFIGS, SALICON_CONFIGS, WORK, push_to_hub
 from hf_behavior.evaluation.parsing import parse_behavior_answer
 
 from .dumps import KNOWN_VIDEO_ID, REDDIT_POSTS, YOUTUBE_VIDEOS, cli_args, info, write_all, write_salicon
@@ -181,7 +181,6 @@ def test_push_to_hub_through_hfapi(built):
 
 def test_finalize_funnel_is_the_same_for_any_num_proc(built, tmp_path):
     """Shards finish in any order in parallel; their funnels are merged in shard order (examples and ties too)."""
-    from hf_behavior.data.export import WORK
     from hf_behavior.data.filters import load_filter_configs
 
     funnels = []
@@ -193,3 +192,35 @@ def test_finalize_funnel_is_the_same_for_any_num_proc(built, tmp_path):
             patch.setattr(pipeline, "SHARD_POSTS", 1)
             funnels.append(pipeline.finalize(work, load_filter_configs(), None, num_proc).to_dict())
     assert funnels[0] == funnels[1] and list(funnels[0]["examples"]) == list(funnels[1]["examples"])
+
+
+def test_the_first_config_built_renders_every_config_from_one_read_of_the_records(raw, built, tmp_path, monkeypatch):
+    """Each config used to parse every record again; now the first one built leaves the others' tables, so once
+    it is done the records are not read again (here they are deleted), and the rows are those of `built`."""
+    build_config, order = export.build_config, []
+
+    def build_then_delete_records(builder_cls, config, out, work, *args, **kwargs):
+        rows = build_config(builder_cls, config, out, work, *args, **kwargs)
+        order.append(config)
+        for shard in (work / "records").glob("*.jsonl"):
+            shard.unlink()
+        return rows
+
+    monkeypatch.setattr(export, "build_config", build_then_delete_records)
+    monkeypatch.setattr(pipeline, "SHARD_POSTS", 4)
+    out = tmp_path / "once"
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", *BLIFT_CONFIGS)) == 0
+    assert order == list(BLIFT_CONFIGS)
+    for config in BLIFT_CONFIGS:
+        assert load(out, config).to_list() == load(built, config).to_list(), config
+    assert not (out / WORK / "rendered").exists()  # the rendered tables go once every config is written
+
+
+def test_rendering_one_config_or_all_of_them_gives_the_same_table(built):
+    render_shard = export._load_builder("blift").render_shard
+    shards = pipeline.record_shards(built / WORK)
+    assert len(shards) > 1
+    for shard in shards:
+        together = render_shard(shard, list(BLIFT_CONFIGS))
+        for config in BLIFT_CONFIGS:
+            assert together[config].equals(render_shard(shard, [config])[config]), (shard, config)

@@ -5,8 +5,8 @@
         --reddit-submissions RS_2021-06.zst --reddit-comments RC_2021-06.zst --reddit-media media/reddit \\
         --youtube downloads/youtube --sidecar-dir sidecars/ --num-proc 2
 
-A re-run with the same output folder resumes: ingest continues from its last checkpoint, finished filter shards
-and finished configs are kept. It is refused (exit 2) when the inputs, the filters or the input files themselves
+A re-run with the same output folder resumes: ingest continues from its last checkpoint, finished filter shards,
+finished configs and the tables the first BLIFT config rendered for the others are kept. It is refused (exit 2) when the inputs, the filters or the input files themselves
 (size, modification time) differ from the first run's: `--overwrite` starts over.
 """
 
@@ -79,9 +79,14 @@ def _load_builder(name: str):
     return module
 
 
+def done_marker(work: Path, config: str) -> Path:
+    """Written when a config's parquet is in place (its row count): a re-run keeps the config."""
+    return work / "done" / f"{config}.json"
+
+
 def build_config(builder_cls, config: str, out: Path, work: Path, num_proc: int, shards: int, **config_kwargs) -> int:
     """Run one builder config into `out/<config>/train-*.parquet`; returns its row count (0: folder removed)."""
-    marker = work / "done" / f"{config}.json"
+    marker = done_marker(work, config)
     if marker.is_file():
         return json.loads(marker.read_text())["rows"]
     build_dir = work / "builds" / config
@@ -238,6 +243,9 @@ def _run(args) -> int:
     rows: dict[str, int] = {}
     descriptions: dict[str, str] = {}
     shards = record_shards(work)
+    # several BLIFT configs: the first one built renders every pending one from a single read of each record shard
+    pending = [c for c in configs if c in BLIFT_CONFIGS and not done_marker(work, c).is_file()]
+    rendering = {"rendered_dir": str(work / "rendered"), "render_configs": pending} if len(pending) > 1 else {}
     for config in configs:
         if config in SALICON_CONFIGS:
             if not args.salicon_fixations:
@@ -248,9 +256,12 @@ def _run(args) -> int:
             rows[config] = build_config(module.Salicon, config, out, work, 1, 1, **kwargs)
         else:
             module = _load_builder("blift")
-            rows[config] = build_config(module.Blift, config, out, work, args.num_proc, len(shards), record_files=shards)
+            rows[config] = build_config(
+                module.Blift, config, out, work, args.num_proc, len(shards), record_files=shards, **rendering
+            )
         descriptions[config] = module.DESCRIPTIONS[config]
         print(f"{config}: {rows[config]:,} rows")
+    shutil.rmtree(work / "rendered", ignore_errors=True)
     write_card(out, rows, funnel, args.license, descriptions)
     print(f"wrote {out}/ — load with datasets.load_dataset({str(out)!r}, '<config>')")
     if args.push_to_hub:
