@@ -4,6 +4,7 @@ in the same run.
 
     uv run python benchmarks/build_throughput.py --posts 200000 --num-proc 2
     uv run python benchmarks/build_throughput.py --unselected-share 0.9   # most posts of other subreddits, as real dumps
+    uv run python benchmarks/build_throughput.py --all-configs   # every BLIFT config, as build-blift does by default
 
 Prints posts/s for both, their ratio (target >= 0.25, and >= 5,000 posts/s on 2 cores), the build's CPU time, and
 its peak RSS (largest process) for two dump sizes (target: not growing with the dump size). Each measurement runs in
@@ -80,14 +81,14 @@ def child_parse(files: list[str]) -> None:
     print(json.dumps({"seconds": time.perf_counter() - start, "lines": lines}))
 
 
-def child_build(submissions: str, comments: str, out: str, num_proc: int) -> None:
+def child_build(submissions: str, comments: str, out: str, num_proc: int, configs: str) -> None:
     from hf_behavior.data.export import add_arguments, run
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args([
         "-o", out, "--reddit-submissions", submissions, "--reddit-comments", comments, "--allow-url-media",
-        "--configs", "blift", "--num-proc", str(num_proc),
+        "--num-proc", str(num_proc), *(["--configs", configs] if configs != "all" else []),
     ])  # fmt: skip
     start, cpu = time.perf_counter(), _cpu_seconds()
     code = run(args)
@@ -133,12 +134,14 @@ def main() -> None:
     parser.add_argument("--unselected-share", type=float, default=0.0,
                         help="share of the posts in a subreddit the filters do not select (a real monthly dump: ~0.98); "
                              "the targets are for the default, 0: every post goes through the whole pipeline")  # fmt: skip
+    parser.add_argument("--all-configs", action="store_true",
+                        help="build every BLIFT config (build-blift's default), not only `blift` (the targets' case)")  # fmt: skip
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
         if kind == "build":
-            child_build(*rest[:3], int(rest[3]))
+            child_build(*rest[:3], int(rest[3]), rest[4])
         else:
             (child_decode if kind == "decode" else child_parse)(rest)
         return
@@ -151,7 +154,8 @@ def main() -> None:
             folder.mkdir()
             rs, rc = write_dump(folder, posts, unselected=args.unselected_share)
             before, _ = measure("--child", "decode", str(rs), str(rc))
-            build, rss = measure("--child", "build", str(rs), str(rc), str(folder / "out"), str(args.num_proc))
+            configs = "all" if args.all_configs else "blift"
+            build, rss = measure("--child", "build", str(rs), str(rc), str(folder / "out"), str(args.num_proc), configs)
             after, _ = measure("--child", "decode", str(rs), str(rc))
             parse, _ = measure("--child", "parse", str(rs), str(rc))
             funnel = json.loads((folder / "out" / "funnel.json").read_text())
@@ -162,7 +166,7 @@ def main() -> None:
                   f"{after['seconds']:.1f} s after the build; the faster is used; steal {before['steal']:.0%} / "
                   f"{after['steal']:.0%})")
             print(f"  full build-blift pipeline:    {full:,.0f} posts/s ({build['seconds']:.1f} s wall, {build['cpu']:.1f} CPU-s, "
-                  f"--num-proc {args.num_proc}; steal {build['steal']:.0%})")
+                  f"--num-proc {args.num_proc}, {configs} config{'s' if args.all_configs else ''}; steal {build['steal']:.0%})")
             print(f"  ratio full / floor: {full / floor:.2f} (target >= 0.25; absolute target >= 5,000 posts/s)")
             print(f"  (our reader with orjson, as the build parses: {posts / parse['seconds']:,.0f} posts/s after the build; "
                   f"ratio to it {full * parse['seconds'] / posts:.2f})")

@@ -185,6 +185,7 @@ class Blift(datasets.ArrowBasedBuilder):
             folder.mkdir(parents=True, exist_ok=True)
             tables = render_shard(path, sorted({name, *self.config.render_configs}))
             for config, table in tables.items():
-                _write_arrow(folder / f"{config}.arrow", table)
+                if config != name:  # this config's table goes to datasets now
+                    _write_arrow(folder / f"{config}.arrow", table)
             return tables[name]
         return _read_arrow(folder / f"{name}.arrow")
