@@ -56,3 +56,49 @@ def test_media_and_subtitles_are_found_by_the_literal_id(tmp_path):
     record = info_to_record(info("clip[1]"), tmp_path / "clip[1].info.json")
     assert record.media_path == str((tmp_path / "clip[1].mp4").resolve())
     assert record.asr == "subtitles of clip[1].en-US.srt"
+
+
+def ingest_youtube(folder, work, num_proc: int = 1) -> tuple[list, dict]:
+    """Ingest a folder of videos into `work`: the staged payloads in insertion order and the funnel."""
+    work.mkdir(exist_ok=True)
+    pipeline.ingest(pipeline.Inputs(youtube=[str(folder)]), load_filter_configs(), work, num_proc)
+    with sqlite3.connect(work / "staging.sqlite") as db:
+        payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM posts ORDER BY rowid")]
+    return payloads, pipeline.ingest_funnel(work).to_dict()
+
+
+def test_info_files_are_staged_in_the_processes_and_resume_from_a_checkpoint(tmp_path, monkeypatch):
+    """Reading and filtering the info files (up to megabytes of comments each) ran in the main process alone."""
+    write_videos(tmp_path / "yt", 11)
+    (tmp_path / "yt" / "vid00000005.info.json").write_text("{not json")
+    monkeypatch.setattr(pipeline, "BLOCK_VIDEOS", 2)
+    monkeypatch.setattr(pipeline, "CHECKPOINT_VIDEOS", 4)
+    expected = ingest_youtube(tmp_path / "yt", tmp_path / "one")
+    assert len(expected[0]) == 10 and expected[1]["dropped"]["posts"]["read"] == {"malformed JSON": 1}
+
+    readers, read_json_file = tmp_path / "readers", pipeline.read_json_file
+
+    def read_noting_the_process(path):
+        with open(readers, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        return read_json_file(path)
+
+    monkeypatch.setattr(pipeline, "read_json_file", read_noting_the_process)
+    assert ingest_youtube(tmp_path / "yt", tmp_path / "two", num_proc=2) == expected
+    pids = set(readers.read_text().split())
+    assert str(os.getpid()) not in pids and len(pids) == 2
+
+    def interrupted(path):
+        if path.name.startswith("vid00000007"):
+            raise KeyboardInterrupt
+        return read_json_file(path)
+
+    monkeypatch.setattr(pipeline, "read_json_file", interrupted)
+    try:
+        ingest_youtube(tmp_path / "yt", tmp_path / "resumed")
+    except KeyboardInterrupt:
+        pass
+    with sqlite3.connect(tmp_path / "resumed" / "staging.sqlite") as db:
+        assert db.execute("SELECT done, finished FROM progress").fetchall() == [(4, 0)]  # the checkpoint at 4 files
+    monkeypatch.setattr(pipeline, "read_json_file", read_json_file)
+    assert ingest_youtube(tmp_path / "yt", tmp_path / "resumed") == expected

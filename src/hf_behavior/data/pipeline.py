@@ -1,11 +1,11 @@
 """The resumable build: raw dumps -> staging database -> filtered record shards.
 
 1. `ingest` streams every input file once (posts first, then Reddit comments), applies the per-item filters and
-   writes survivors to a SQLite staging database in the work folder. Lines are parsed and filtered in blocks
-   (in `num_proc` processes, results taken in file order); the main process does the inserts. Duplicate posts
-   and duplicate media are caught by unique keys; comments are matched to posts by key. About every
-   `CHECKPOINT_LINES` lines the rows and the file's funnel counts are committed together, so an interrupted build
-   resumes at the last checkpoint.
+   writes survivors to a SQLite staging database in the work folder. Lines (and YouTube info files) are parsed
+   and filtered in blocks (in `num_proc` processes, results taken in file order); the main process does the
+   inserts. Duplicate posts and duplicate media are caught by unique keys; comments are matched to posts by key.
+   About every `CHECKPOINT_LINES` lines (`CHECKPOINT_VIDEOS` info files) the rows and the job's funnel counts are
+   committed together, so an interrupted build resumes at the last checkpoint.
 2. `finalize` reads the staging database in fixed shards of posts (in `num_proc` processes): joins
    verbalization sidecars, applies the duration filter, TF-IDF comment dedup, top-k and the minimum number of
    comments, and writes `records/<shard>.jsonl` + its funnel. Finished shards are skipped on resume.
@@ -37,6 +37,8 @@ from .report import Funnel
 
 CHECKPOINT_LINES = 20_000
 BLOCK_LINES = 2_000  # non-blank lines staged per task in the ingest processes
+CHECKPOINT_VIDEOS = 1_000
+BLOCK_VIDEOS = 16  # YouTube info files staged per task (one is up to megabytes of comments)
 SHARD_POSTS = 5_000
 NO_POST = "post filtered out or not in the dump"  # a comment's drop reason when its post is not staged
 SCHEMA = """
@@ -78,6 +80,7 @@ class _Stager:
         self.media = MediaIndex(inputs.reddit_media)
         self.brands = frozenset(inputs.brand_channels)
         self.subreddits = filters["reddit"].subreddits
+        self.listing = FolderListing()  # the folder of the YouTube info files staged last
 
     def post(self, make_record, origin: str, raw_comments: int, funnel: Funnel) -> tuple | None:
         """Build (`make_record()` may raise `Dropped`) and filter one post (already counted as input) with its
@@ -170,6 +173,25 @@ class _Stager:
         return funnel, staged, first + len(lines) - 1
 
 
+    def videos(self, paths: list[Path], first: int) -> tuple[Funnel, list[tuple], int]:
+        """Stage YouTube info files, number `first` on of the job's list: their funnel, rows and the next number."""
+        funnel, staged = Funnel(), []
+        needs_media = self.filters["youtube"].config.require_media
+        for path in paths:
+            funnel.add_input("posts")
+            try:
+                info = read_json_file(path)
+            except Dropped as drop:
+                funnel.drop("posts", drop.stage, str(drop), where=_where(str(path), drop), error=True)
+                continue
+            raw = info.get("comments") if isinstance(info.get("comments"), list) else []
+            make_record = partial(youtube.info_to_record, info, path, self.brands, needs_media, self.listing)
+            row = self.post(make_record, str(path), len(raw), funnel)
+            if row is not None:
+                staged.append(row)
+        return funnel, staged, first + len(paths)
+
+
 def _unreadable(funnel: Funnel, unit: str, error: LineError) -> None:
     funnel.drop(unit, "read", error.reason.split(" (")[0], where=str(error), error=True)
 
@@ -177,8 +199,8 @@ def _unreadable(funnel: Funnel, unit: str, error: LineError) -> None:
 _STAGER: _Stager | None = None  # the forked ingest processes' copy
 
 
-def _stage_block(args) -> tuple[Funnel, list[tuple], int]:
-    return _STAGER.block(*args)
+def _stage(method: str, args: tuple) -> tuple[Funnel, list[tuple], int]:
+    return getattr(_STAGER, method)(*args)
 
 
 class _Ingest:
@@ -223,54 +245,42 @@ class _Ingest:
     # ---- one job = one file (or the list of YouTube info files) ------------------------------------------
 
     def run_lines(self, job: str, path: str, kind: str) -> None:
-        """Stage the lines of a `kind` file in blocks (in order, at most two per process in flight) and store
-        them; a checkpoint commits rows and funnel together every `CHECKPOINT_LINES` lines."""
+        """Stage the lines of a `kind` file in blocks and store them; a checkpoint commits rows and funnel together
+        every `CHECKPOINT_LINES` lines."""
         done = self._resume(job)
         if done is None:
             return
         blocks = ((kind, path, *block) for block in iter_line_blocks(path, BLOCK_LINES, skip_lines=done))
         bar = tqdm(desc=Path(path).name, unit=" lines", initial=done, leave=False)
-        if self.pool is None:
-            staged_blocks = (self.stager.block(*task) for task in blocks)
-        else:
-            staged_blocks = _ordered(self.pool, blocks, 2 * self.num_proc)
-        for funnel, staged, last in staged_blocks:
-            self.funnel.merge(funnel)
-            if kind == "comments":
-                self.store_comments(staged)
-            else:
-                self.store_posts(staged)
-            bar.update(last - bar.n)
-            if last // CHECKPOINT_LINES > done // CHECKPOINT_LINES:
-                self._checkpoint(job, last, finished=False)
-            done = last
-        bar.close()
-        self._checkpoint(job, done, finished=True)
+        store = self.store_comments if kind == "comments" else self.store_posts
+        self._run_blocks(job, done, "block", blocks, store, bar, CHECKPOINT_LINES)
 
     def run_youtube(self, files: list[Path]) -> None:
+        """Stage the info files in blocks and store them, checkpointing every `CHECKPOINT_VIDEOS` files."""
         job = "youtube:" + str(len(files))
         done = self._resume(job)
         if done is None:
             return
-        rules, listing = self.stager.filters["youtube"], FolderListing()
-        for index in tqdm(range(done, len(files)), desc="youtube info.json", leave=False):
-            path = files[index]
-            self.funnel.add_input("posts")
-            try:
-                info = read_json_file(path)
-            except Dropped as drop:
-                self.funnel.drop("posts", drop.stage, str(drop), where=_where(str(path), drop), error=True)
-                continue
-            raw = info.get("comments") if isinstance(info.get("comments"), list) else []
-            staged = self.stager.post(
-                lambda: youtube.info_to_record(info, path, self.stager.brands, rules.config.require_media, listing),
-                str(path), len(raw), self.funnel,
-            )  # fmt: skip
-            if staged is not None:
-                self.store_posts([staged])
-            if (index + 1) % 1000 == 0:
-                self._checkpoint(job, index + 1, finished=False)
-        self._checkpoint(job, len(files), finished=True)
+        blocks = ((files[i : i + BLOCK_VIDEOS], i) for i in range(done, len(files), BLOCK_VIDEOS))
+        bar = tqdm(desc="youtube info.json", unit=" files", initial=done, total=len(files), leave=False)
+        self._run_blocks(job, done, "videos", blocks, self.store_posts, bar, CHECKPOINT_VIDEOS)
+
+    def _run_blocks(self, job: str, done: int, method: str, blocks, store, bar, every: int) -> None:
+        """Stage `blocks` with the stager's `method` (in order; in the processes, at most two each in flight),
+        store each block's rows and commit rows and funnel together whenever `done` passes a multiple of `every`."""
+        if self.pool is None:
+            staged_blocks = (getattr(self.stager, method)(*block) for block in blocks)
+        else:
+            staged_blocks = _ordered(self.pool, partial(_stage, method), blocks, 2 * self.num_proc)
+        for funnel, staged, last in staged_blocks:
+            self.funnel.merge(funnel)
+            store(staged)
+            bar.update(last - bar.n)
+            if last // every > done // every:
+                self._checkpoint(job, last, finished=False)
+            done = last
+        bar.close()
+        self._checkpoint(job, done, finished=True)
 
     def _resume(self, job: str) -> int | None:
         """Lines already done for `job` (its funnel so far loaded), or None when the job is finished."""
@@ -285,11 +295,11 @@ class _Ingest:
         self.db.commit()
 
 
-def _ordered(pool, tasks, in_flight: int):
-    """`pool.imap(_stage_block, tasks)` that reads at most `in_flight` tasks ahead (imap reads them all)."""
+def _ordered(pool, function, tasks, in_flight: int):
+    """`pool.imap(function, tasks)` that reads at most `in_flight` tasks ahead (imap reads them all)."""
     pending = deque()
     for task in tasks:
-        pending.append(pool.apply_async(_stage_block, (task,)))
+        pending.append(pool.apply_async(function, (task,)))
         if len(pending) >= in_flight:
             yield pending.popleft().get()
     while pending:
