@@ -172,7 +172,6 @@ class _Stager:
             return funnel, staged, end.line
         return funnel, staged, first + len(lines) - 1
 
-
     def videos(self, paths: list[Path], first: int) -> tuple[Funnel, list[tuple], int]:
         """Stage YouTube info files, number `first` on of the job's list: their funnel, rows and the next number."""
         funnel, staged = Funnel(), []
