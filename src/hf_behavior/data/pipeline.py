@@ -71,9 +71,10 @@ def _where(origin: str, drop: Dropped) -> str:
 
 
 class _Stager:
-    """The per-item half of ingest: parse a line, build the record, apply the per-item filters and serialise the
-    survivor, counting every drop in the funnel it is given. It never touches the database, so blocks of lines
-    are staged in `num_proc` processes while the main process does the inserts."""
+    """The per-item half of ingest: parse a line (or read an info file), build the record, apply the per-item
+    filters and serialise the survivor, counting every drop in the funnel it is given. It never touches the
+    database, so blocks of lines and of info files are staged in `num_proc` processes while the main process does
+    the inserts."""
 
     def __init__(self, filters: dict[str, Filters], inputs: Inputs):
         self.filters = filters
