@@ -224,3 +224,29 @@ def test_rendering_one_config_or_all_of_them_gives_the_same_table(built):
         together = render_shard(shard, list(BLIFT_CONFIGS))
         for config in BLIFT_CONFIGS:
             assert together[config].equals(render_shard(shard, [config])[config]), (shard, config)
+
+
+def test_an_export_interrupted_while_rendering_resumes_to_the_same_rows(raw, built, tmp_path, monkeypatch):
+    """Killed inside the first config's rendering (some shards' tables of the other configs written, some not),
+    the re-run renders what is missing and every config has `built`'s rows."""
+    from hf_behavior.data import templates
+
+    titles, calls = templates.CONFIG_TEMPLATES["blift_titles"], []
+    first_shard = len(open(pipeline.record_shards(built / WORK)[0]).readlines())
+
+    def interrupted(record):
+        calls.append(record)
+        if len(calls) == first_shard + 1:  # at the second shard's first record
+            raise KeyboardInterrupt
+        return titles(record)
+
+    monkeypatch.setattr(pipeline, "SHARD_POSTS", 4)
+    monkeypatch.setitem(templates.CONFIG_TEMPLATES, "blift_titles", interrupted)
+    out = tmp_path / "interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", *BLIFT_CONFIGS))
+    assert len(list((out / WORK / "rendered").glob("*/blift_titles.arrow"))) == 1  # the first shard's only
+    monkeypatch.setitem(templates.CONFIG_TEMPLATES, "blift_titles", titles)
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", *BLIFT_CONFIGS)) == 0
+    for config in BLIFT_CONFIGS:
+        assert load(out, config).to_list() == load(built, config).to_list(), config
