@@ -6,8 +6,9 @@
         --youtube downloads/youtube --sidecar-dir sidecars/ --num-proc 2
 
 A re-run with the same output folder resumes: ingest continues from its last checkpoint, finished filter shards,
-finished configs and the tables the first BLIFT config rendered for the others are kept. It is refused (exit 2) when the inputs, the filters or the input files themselves
-(size, modification time) differ from the first run's: `--overwrite` starts over.
+finished configs and the tables the first BLIFT config rendered for the others are kept. It is refused (exit 2)
+when the inputs, the filters or the input files themselves (size, modification time) differ from the first run's:
+`--overwrite` starts over.
 """
 
 from __future__ import annotations
