@@ -21,6 +21,7 @@ from .records import Record
 
 DELETED_MARKERS = frozenset({"[deleted]", "[removed]", "[deleted by user]"})
 DEFAULT_BOT_PATTERN = r"(?i)^(automoderator|.*bot|bot[-_].*|.*[-_]bot[-_].*)$"
+UNSELECTED_SUBREDDIT = "subreddit not selected"  # a post's drop reason, checked on the raw line in ingest too
 # Words are the runs of [a-z0-9'] in the lower-cased text. They are cut out without a regex (a third of the cost,
 # in C): non-ASCII characters become "?" and every byte outside the class a space, then split.
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789'"
@@ -136,12 +137,15 @@ class Filters:
     def is_bot(self, author: str | None) -> bool:
         return bool(author) and self.bot is not None and self.bot.match(author) is not None
 
+    def unselected_subreddit(self, subreddit: str | None) -> bool:
+        """Whether `subreddit` is one the `subreddits` setting leaves out (case-insensitive; None is no subreddit)."""
+        return self.subreddits is not None and subreddit is not None and subreddit.lower() not in self.subreddits
+
     def post_reason(self, record: Record) -> str | None:
         """Why `record` is dropped before its comments are looked at (None = keep)."""
         cfg = self.config
-        if self.subreddits is not None and record.subreddit is not None:
-            if record.subreddit.lower() not in self.subreddits:
-                return "subreddit not selected"
+        if self.unselected_subreddit(record.subreddit):
+            return UNSELECTED_SUBREDDIT
         created = record.created_utc
         if created is None and (self.min_date or self.max_date):
             return "no creation date"

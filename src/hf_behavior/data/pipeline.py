@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from . import jsonl, reddit, youtube
 from .dedup import content_hash, near_duplicates
-from .filters import FilterConfig, Filters, family
+from .filters import UNSELECTED_SUBREDDIT, FilterConfig, Filters, family
 from .media import FolderListing, MediaIndex
 from .reader import LineError, iter_line_blocks, parse_line, read_json_file
 from .records import Dropped, MissingField, Record, optional, optional_number, optional_strings, require
@@ -80,7 +80,6 @@ class _Stager:
         self.filters = filters
         self.media = MediaIndex(inputs.reddit_media)
         self.brands = frozenset(inputs.brand_channels)
-        self.subreddits = filters["reddit"].subreddits
         self.listing = FolderListing()  # the folder of the YouTube info files staged last
 
     def post(self, make_record, origin: str, raw_comments: int, funnel: Funnel) -> tuple | None:
@@ -114,7 +113,7 @@ class _Stager:
         """Whether a raw Reddit line is of a subreddit the post filter does not select: checked before anything
         else is read from it, as a monthly dump's lines are mostly (~98%) of other subreddits."""
         subreddit = obj.get("subreddit")
-        return type(subreddit) is str and self.subreddits is not None and subreddit.lower() not in self.subreddits
+        return type(subreddit) is str and self.filters["reddit"].unselected_subreddit(subreddit)
 
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
         """A Reddit comment line (already counted as input) as a database row `(post key, score, text, author)`,
@@ -158,7 +157,7 @@ class _Stager:
             elif kind == "submissions":
                 origin, needs_media = f"{path}:{line_no}", self.filters["reddit"].config.require_media
                 if self.unselected(obj):
-                    funnel.drop("posts", "post filters", "subreddit not selected", where=origin)
+                    funnel.drop("posts", "post filters", UNSELECTED_SUBREDDIT, where=origin)
                     continue
                 row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media, needs_media), origin, 0, funnel)
             else:
