@@ -85,6 +85,11 @@ def done_marker(work: Path, config: str) -> Path:
     return work / "done" / f"{config}.json"
 
 
+def info_dir(work: Path, config: str) -> Path:
+    """A built config's `dataset_info` (features, sizes), which the card carries."""
+    return work / "done" / config
+
+
 def build_config(builder_cls, config: str, out: Path, work: Path, num_proc: int, shards: int, **config_kwargs) -> int:
     """Run one builder config into `out/<config>/train-*.parquet`; returns its row count (0: folder removed)."""
     marker = done_marker(work, config)
@@ -98,9 +103,8 @@ def build_config(builder_cls, config: str, out: Path, work: Path, num_proc: int,
         output_dir=str(build_dir), file_format="parquet", num_proc=workers, download_mode="force_redownload"
     )
     rows = builder.info.splits["train"].num_examples if builder.info.splits else 0
-    info_dir = work / "done" / config
-    info_dir.mkdir(parents=True, exist_ok=True)
-    builder.info.write_to_directory(str(info_dir))  # features and sizes, for the card's `dataset_info`
+    info_dir(work, config).mkdir(parents=True, exist_ok=True)
+    builder.info.write_to_directory(str(info_dir(work, config)))
     target = out / config
     shutil.rmtree(target, ignore_errors=True)
     if rows:
@@ -120,7 +124,7 @@ def write_card(out: Path, rows: dict[str, int], funnel: Funnel | None, license_i
     from huggingface_hub import DatasetCard, DatasetCardData
 
     built = [name for name, n in rows.items() if n]
-    info_dirs = {name: out / WORK / "done" / name for name in built}
+    info_dirs = {name: info_dir(out / WORK, name) for name in built}
     card_data = DatasetCardData(
         language="en",
         license=license_id,
