@@ -23,18 +23,23 @@ def write_videos(folder, count: int) -> None:
         (folder / f"{video_id}.en.vtt").write_text(VTT)
 
 
+def ingest_youtube(folder, work, num_proc: int = 1) -> tuple[list, dict]:
+    """Ingest a folder of videos into `work`: the staged payloads in insertion order and the funnel."""
+    work.mkdir(exist_ok=True)
+    pipeline.ingest(pipeline.Inputs(youtube=[str(folder)]), load_filter_configs(), work, num_proc)
+    with sqlite3.connect(work / "staging.sqlite") as db:
+        payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM posts ORDER BY rowid")]
+    return payloads, pipeline.ingest_funnel(work).to_dict()
+
+
 def scandirs_to_ingest(tmp_path, monkeypatch, count: int) -> int:
     """How often the ingest of a folder of `count` videos lists a folder; every video must keep its media and ASR."""
     write_videos(tmp_path / "yt", count)
     calls = []
     real_scandir = os.scandir
     monkeypatch.setattr(os, "scandir", lambda path=".": calls.append(path) or real_scandir(path))
-    work = tmp_path / "work"
-    work.mkdir()
-    pipeline.ingest(pipeline.Inputs(youtube=[str(tmp_path / "yt")]), load_filter_configs(), work)
+    payloads, _ = ingest_youtube(tmp_path / "yt", tmp_path / "work")
     monkeypatch.undo()
-    with sqlite3.connect(work / "staging.sqlite") as db:
-        payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM posts")]
     assert len(payloads) == count
     assert all(p["media_path"].endswith(f"{p['post_id']}.mp4") for p in payloads)
     assert {p["asr"] for p in payloads} == {"welcome to the backyard let's train"}
@@ -56,15 +61,6 @@ def test_media_and_subtitles_are_found_by_the_literal_id(tmp_path):
     record = info_to_record(info("clip[1]"), tmp_path / "clip[1].info.json")
     assert record.media_path == str((tmp_path / "clip[1].mp4").resolve())
     assert record.asr == "subtitles of clip[1].en-US.srt"
-
-
-def ingest_youtube(folder, work, num_proc: int = 1) -> tuple[list, dict]:
-    """Ingest a folder of videos into `work`: the staged payloads in insertion order and the funnel."""
-    work.mkdir(exist_ok=True)
-    pipeline.ingest(pipeline.Inputs(youtube=[str(folder)]), load_filter_configs(), work, num_proc)
-    with sqlite3.connect(work / "staging.sqlite") as db:
-        payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM posts ORDER BY rowid")]
-    return payloads, pipeline.ingest_funnel(work).to_dict()
 
 
 def test_info_files_are_staged_in_the_processes_and_resume_from_a_checkpoint(tmp_path, monkeypatch):
