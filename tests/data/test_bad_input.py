@@ -10,8 +10,9 @@ import pytest
 from hf_behavior.data import pipeline
 from hf_behavior.data.filters import load_filter_configs
 from hf_behavior.data.jsonl import item_to_record
-from hf_behavior.data.records import MissingField, Record
+from hf_behavior.data.records import MissingField, Record, to_unix
 from hf_behavior.data.reddit import submission_to_record
+from hf_behavior.data.templates import content_simulation_messages
 from hf_behavior.data.youtube import info_to_record
 
 from .dumps import SCENES, comment, info, sidecar, submission
@@ -91,6 +92,21 @@ def test_integers_beyond_int64_are_read_drops(tmp_path):
     counts = {"likes": 400, "views": 800, "comments": [{"text": "a b c", "likes": 3}]}
     record = to_record({**generic_item, **counts}, tmp_path)
     assert (record.likes, record.like_ratio, record.comments[0]["score"]) == (400, 0.5, 3)
+
+
+def test_dates_outside_the_years_1_to_9999_are_read_drops(tmp_path):
+    """A timestamp in milliseconds passed the date filters (it is after 2018) and stopped the export at the M3L
+    templates, which write the release date."""
+    last = to_unix("9999-12-31T23:59:59")
+    record = to_record({**reddit_post, "created_utc": last}, tmp_path)
+    record.likes = 7
+    user_turn = content_simulation_messages(record)[0]["content"][0]["text"]
+    assert "Release Date is 9999-12-31,\n\nRelease Time is 23:59:59," in user_turn
+    assert to_record({**reddit_post, "created_utc": to_unix("0001-01-01")}, tmp_path).created_utc == -62135596800
+    for bad in (last + 1, -62135596801, 1_546_300_800_000, "1546300800000.5"):
+        with pytest.raises(MissingField) as caught:
+            to_record({**reddit_post, "created_utc": bad}, tmp_path)
+        assert (str(caught.value), caught.value.detail) == ("date out of range", repr(bad)), bad
 
 
 def test_fields_of_the_wrong_type_are_read_drops(tmp_path):

@@ -127,6 +127,9 @@ RECORD_FIELDS = tuple(f.name for f in fields(Record))
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # SQLite INTEGER, Arrow int64
+# the Unix seconds of 0001-01-01 and of 9999-12-31 23:59:59: the dates `datetime` (and the M3L templates) can write
+FIRST_DATE = int(datetime(1, 1, 1, tzinfo=timezone.utc).timestamp())
+LAST_DATE = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp())
 
 
 def require(obj: dict, name: str, kind: type | tuple[type, ...]):
@@ -206,14 +209,15 @@ def replay_graph(obj: dict, name: str, keys: tuple[str, str, str] = ("start", "e
 
 def to_unix(value) -> int | None:
     """Unix seconds from an int/float/numeric string (Pushshift), `YYYYMMDD` (yt-dlp) or ISO-8601 text;
-    `MissingField` for anything else, NaN, infinity or a time beyond int64 seconds."""
+    `MissingField` for anything else, NaN, infinity or a time outside the years 1-9999 (a timestamp in
+    milliseconds is one: it passed the date filters and stopped the export at the M3L templates' release date)."""
     if value is None or value == "":
         return None
     if type(value) is int or type(value) is float:
         seconds = value
     else:
         seconds = _text_seconds(str(value).strip())
-    if not INT64_MIN <= seconds <= INT64_MAX:  # NaN too
+    if not FIRST_DATE <= seconds <= LAST_DATE:  # NaN too
         raise MissingField("date out of range", detail=repr(value)[:40])
     return int(seconds)
 
