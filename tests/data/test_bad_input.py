@@ -97,13 +97,12 @@ def test_integers_beyond_int64_are_read_drops(tmp_path):
 def test_dates_outside_the_years_1_to_9999_are_read_drops(tmp_path):
     """A timestamp in milliseconds passed the date filters (it is after 2018) and stopped the export at the M3L
     templates, which write the release date."""
-    last = to_unix("9999-12-31T23:59:59")
-    record = to_record({**reddit_post, "created_utc": last}, tmp_path)
-    record.likes = 7
-    user_turn = content_simulation_messages(record)[0]["content"][0]["text"]
-    assert "Release Date is 9999-12-31,\n\nRelease Time is 23:59:59," in user_turn
-    assert to_record({**reddit_post, "created_utc": to_unix("0001-01-01")}, tmp_path).created_utc == -62135596800
-    for bad in (last + 1, -62135596801, 1_546_300_800_000, "1546300800000.5"):
+    first, last = to_unix("0001-01-01"), to_unix("9999-12-31T23:59:59")
+    for created, release in [(first, "Release Date is 0001-01-01,\n\nLikes"),
+                             (last, "Release Date is 9999-12-31,\n\nRelease Time is 23:59:59,")]:  # fmt: skip
+        record = to_record({**reddit_post, "created_utc": created}, tmp_path)
+        assert release in content_simulation_messages(record)[0]["content"][0]["text"]
+    for bad in (last + 1, first - 1, 1_546_300_800_000, "1546300800000.5"):
         with pytest.raises(MissingField) as caught:
             to_record({**reddit_post, "created_utc": bad}, tmp_path)
         assert (str(caught.value), caught.value.detail) == ("date out of range", repr(bad)), bad
