@@ -5,14 +5,17 @@ writes its parquet output plus a README with `configs:` YAML; `load_dataset("<fo
 then reads the parquet with no remote code. Rows are yielded as Arrow tables of `BATCH_ROWS` rows
 (`hf_behavior.data.arrow`).
 
-A build of several configs reads each record shard once: `render_shard` makes every config's rows of it, and with
-`rendered_dir` set the first config built keeps the others' there (a record's columns once, its messages once
-per template) rather than each config parsing every record again and again.
+`build-blift` renders the tables of every config it builds as it filters the records (`keep_rendered`, called
+in its processes with each record shard's records in memory: a record's columns once, its messages once per
+template), so that a config's build only reads them from `rendered_dir`. A shard with no table there (filtered
+by an earlier run) is rendered from its record file by the first config that needs it, for all of
+`render_configs`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import datasets
@@ -105,29 +108,43 @@ def record_row(record: Record) -> dict:
     }
 
 
-def render_shard(path: str, configs: list[str]) -> dict[str, pa.Table]:
-    """Each config's table of one record shard, from one read of it: a record's columns are built once, and each
-    template once (the source configs and `blift` share Listing 1's)."""
+def render_records(records: Iterable[Record], configs: list[str]) -> dict[str, pa.Table]:
+    """Each config's table of some records: a record's columns are built once, and each template once (the source
+    configs and `blift` share Listing 1's)."""
     rows, picks = [], {config: ([], []) for config in configs}  # config -> (row numbers, messages as JSON texts)
-    with open(path, "rb") as fh:
-        for line in fh:
-            record = Record.from_json(line)
-            chats = {}  # template -> its messages, None when the record lacks what the template needs
-            for config in configs:
-                subset = SOURCE_SUBSETS.get(config)
-                if subset is not None and record.source != subset:
-                    continue
-                template = CONFIG_TEMPLATES[config]
-                if template not in chats:
-                    chat = template(record)
-                    chats[template] = None if chat is None else [json_text(message) for message in chat]
-                if chats[template] is not None:
-                    picks[config][0].append(len(rows))
-                    picks[config][1].append(chats[template])
-            if any(chat is not None for chat in chats.values()):
-                rows.append(record_row(record))
+    for record in records:
+        chats = {}  # template -> its messages, None when the record lacks what the template needs
+        for config in configs:
+            subset = SOURCE_SUBSETS.get(config)
+            if subset is not None and record.source != subset:
+                continue
+            template = CONFIG_TEMPLATES[config]
+            if template not in chats:
+                chat = template(record)
+                chats[template] = None if chat is None else [json_text(message) for message in chat]
+            if chats[template] is not None:
+                picks[config][0].append(len(rows))
+                picks[config][1].append(chats[template])
+        if any(chat is not None for chat in chats.values()):
+            rows.append(record_row(record))
     columns = rows_table(rows, RECORD_SCHEMA) if rows else RECORD_SCHEMA.empty_table()
     return {config: _with_messages(columns, *picks[config]) for config in configs}
+
+
+def render_shard(path: str, configs: list[str]) -> dict[str, pa.Table]:
+    """Each config's table of one record shard (`records/<shard>.jsonl`), from one read of it."""
+    with open(path, "rb") as fh:
+        return render_records(map(Record.from_json, fh), configs)
+
+
+def keep_rendered(records: list[Record], shard: str, rendered_dir: str, configs: list[str]) -> None:
+    """Render `configs` for a shard's records into `rendered_dir/<shard>/<config>.arrow`, where a build of those
+    configs takes its tables from: `build-blift` calls it as each record shard is written, in the filtering
+    processes, while the records are still in memory."""
+    folder = Path(rendered_dir) / shard
+    folder.mkdir(parents=True, exist_ok=True)
+    for config, table in render_records(records, configs).items():
+        _write_arrow(folder / f"{config}.arrow", table)
 
 
 def _with_messages(columns: pa.Table, rows: list[int], messages: list[list[str]]) -> pa.Table:
@@ -176,7 +193,8 @@ class Blift(datasets.ArrowBasedBuilder):
                 yield Key(shard, batch), table.slice(start, BATCH_ROWS)
 
     def _shard_table(self, path: str) -> pa.Table:
-        """This config's table of a record shard: rendered here, or by the config that read the shard first."""
+        """This config's table of a record shard: kept by the filtering or by the config that read the shard first,
+        else rendered here."""
         name, kept = self.config.name, self.config.rendered_dir
         if kept is None:
             return render_shard(path, [name])[name]

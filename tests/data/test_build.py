@@ -194,26 +194,45 @@ def test_finalize_funnel_is_the_same_for_any_num_proc(built, tmp_path):
     assert funnels[0] == funnels[1] and list(funnels[0]["examples"]) == list(funnels[1]["examples"])
 
 
-def test_the_first_config_built_renders_every_config_from_one_read_of_the_records(raw, built, tmp_path, monkeypatch):
-    """Each config used to parse every record again; now the first one built leaves the others' tables, so once
-    it is done the records are not read again (here they are deleted), and the rows are those of `built`."""
-    build_config, order = export.build_config, []
+def test_the_configs_tables_are_rendered_as_the_records_are_filtered(raw, built, tmp_path, monkeypatch):
+    """Each config used to parse every record again; now the filtering processes render every config's table from
+    the records in memory, so the export never reads the record files (here deleted once they are written), and
+    the rows are those of `built` (whose configs are the defaults: all of them, with SALICON's)."""
+    finalize = export.finalize
 
-    def build_then_delete_records(builder_cls, config, out, work, *args, **kwargs):
-        rows = build_config(builder_cls, config, out, work, *args, **kwargs)
-        order.append(config)
+    def finalize_then_delete_records(work, *args, **kwargs):
+        funnel = finalize(work, *args, **kwargs)
         for shard in (work / "records").glob("*.jsonl"):
-            shard.unlink()
-        return rows
+            shard.write_text("not a record\n")  # the builder would fail on it
+        return funnel
 
-    monkeypatch.setattr(export, "build_config", build_then_delete_records)
+    monkeypatch.setattr(export, "finalize", finalize_then_delete_records)
     monkeypatch.setattr(pipeline, "SHARD_POSTS", 4)
     out = tmp_path / "once"
-    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", *BLIFT_CONFIGS)) == 0
-    assert order == list(BLIFT_CONFIGS)
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--num-proc", "2", "--configs", *BLIFT_CONFIGS)) == 0
     for config in BLIFT_CONFIGS:
         assert load(out, config).to_list() == load(built, config).to_list(), config
     assert not (out / WORK / "rendered").exists()  # the rendered tables go once every config is written
+
+
+def test_shards_filtered_with_no_tables_are_rendered_by_the_first_config_that_needs_them(raw, built, tmp_path, monkeypatch):
+    """A record shard filtered with no rendered tables (by an earlier run, or whose tables were lost) is read once,
+    by the first config built, which renders every pending config's table of it."""
+    out = tmp_path / "later"
+    monkeypatch.setattr(pipeline, "SHARD_POSTS", 4)
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "salicon_region")) == 0
+    records, reads = pipeline.record_shards(out / WORK), []
+    render_shard = export._load_builder("blift").render_shard
+
+    def counted(path, configs):
+        reads.append(path)
+        return render_shard(path, configs)
+
+    monkeypatch.setattr(export._load_builder("blift"), "render_shard", counted)
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "salicon_region", *BLIFT_CONFIGS)) == 0
+    assert sorted(reads) == records
+    for config in BLIFT_CONFIGS:
+        assert load(out, config).to_list() == load(built, config).to_list(), config
 
 
 def test_rendering_one_config_or_all_of_them_gives_the_same_table(built):
@@ -227,8 +246,8 @@ def test_rendering_one_config_or_all_of_them_gives_the_same_table(built):
 
 
 def test_an_export_interrupted_while_rendering_resumes_to_the_same_rows(raw, built, tmp_path, monkeypatch):
-    """Killed inside the first config's rendering (some shards' tables of the other configs written, some not),
-    the re-run renders what is missing and every config has `built`'s rows."""
+    """Killed inside the rendering (the first shard's tables written, the others not), the re-run renders what is
+    missing and every config has `built`'s rows."""
     from hf_behavior.data import templates
 
     titles, calls = templates.CONFIG_TEMPLATES["blift_titles"], []

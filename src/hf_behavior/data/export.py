@@ -6,7 +6,7 @@
         --youtube downloads/youtube --sidecar-dir sidecars/ --num-proc 2
 
 A re-run with the same output folder resumes: ingest continues from its last checkpoint, finished filter shards,
-finished configs and the tables the first BLIFT config rendered for the others are kept. It is refused (exit 2)
+finished configs and the rendered tables of configs not yet written are kept. It is refused (exit 2)
 when the inputs, the filters or the input files themselves (size, modification time) differ from the first run's:
 `--overwrite` starts over.
 """
@@ -22,6 +22,7 @@ import os
 import shutil
 import sys
 from dataclasses import asdict
+from functools import cache, partial
 from pathlib import Path
 
 from ..resources import resource_path
@@ -69,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hub.add_argument("--token", help="Hub token (default: the logged-in one)")
 
 
+@cache
 def _load_builder(name: str):
     path = BUILDERS[name]
     if not path.is_file():
@@ -230,10 +232,15 @@ def _run(args) -> int:
 
     has_raw = bool(inputs.reddit_submissions or inputs.youtube or inputs.generic)
     configs = args.configs or ((BLIFT_CONFIGS if has_raw else ()) + (SALICON_CONFIGS if args.salicon_fixations else ()))
+    # the BLIFT configs' tables are rendered as the records are filtered, in its processes, from the records in
+    # memory (a shard filtered by an earlier run is rendered by the first config built that lacks its table)
+    pending = [c for c in configs if c in BLIFT_CONFIGS and not done_marker(work, c).is_file()]
+    rendering = {"rendered_dir": str(work / "rendered"), "render_configs": pending}
+    render = partial(_load_builder("blift").keep_rendered, rendered_dir=str(work / "rendered"), configs=pending)
     funnel = None
     if has_raw:
         ingest(inputs, filter_configs, work, args.num_proc)
-        funnel = ingest_funnel(work).merge(finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc))
+        funnel = ingest_funnel(work).merge(finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc, render if pending else None))
         funnel.save(out)
         print(funnel.summary())
         rate = funnel.error_rate()
@@ -248,9 +255,6 @@ def _run(args) -> int:
     rows: dict[str, int] = {}
     descriptions: dict[str, str] = {}
     shards = record_shards(work)
-    # several BLIFT configs: the first one built renders every pending one from a single read of each record shard
-    pending = [c for c in configs if c in BLIFT_CONFIGS and not done_marker(work, c).is_file()]
-    rendering = {"rendered_dir": str(work / "rendered"), "render_configs": pending} if len(pending) > 1 else {}
     for config in configs:
         if config in SALICON_CONFIGS:
             if not args.salicon_fixations:

@@ -8,7 +8,7 @@
    committed together, so an interrupted build resumes at the last checkpoint.
 2. `finalize` reads the staging database in fixed shards of posts (in `num_proc` processes): joins
    verbalization sidecars, applies the duration filter, TF-IDF comment dedup, top-k and the minimum number of
-   comments, and writes `records/<shard>.jsonl` + its funnel. Finished shards are skipped on resume.
+   comments, and writes `records/<shard>.jsonl` (and, given a `render`, the export's tables of it) + its funnel. Finished shards are skipped on resume.
 Memory stays flat in the dump size: only a few blocks of lines, one checkpoint's rows or one shard are held at
 a time (and SQLite's page cache, capped at 64 MiB).
 """
@@ -426,7 +426,7 @@ def attach_verbalization(record: Record, sidecar_dir: str | None) -> Dropped | N
 
 
 def _finalize_shard(args) -> None:
-    db_path, index, lo, hi, configs, sidecar_dir, out_dir = args
+    db_path, index, lo, hi, configs, sidecar_dir, out_dir, render = args
     filters = {name: Filters(FilterConfig(**cfg)) for name, cfg in configs.items()}
     funnel = Funnel()
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -470,25 +470,33 @@ def _finalize_shard(args) -> None:
             funnel.drop("comments", "comment dedup", f"TF-IDF similarity >= {threshold:g}", sum(flagged))
             record.comments = [c for c, dup in zip(record.comments, flagged) if not dup]
 
+    kept = []
+    for record, cfg in survivors:
+        top_k = cfg.top_k_comments
+        if len(record.comments) > top_k:
+            funnel.drop("comments", "top-k", f"beyond the top {top_k}", len(record.comments) - top_k)
+            record.comments = record.comments[:top_k]
+        if len(record.comments) < cfg.min_comments:
+            funnel.drop("posts", "post comments", f"fewer than {cfg.min_comments} comments", where=record.origin)
+            funnel.drop("comments", "post dropped", "post had too few comments", len(record.comments))
+            continue
+        kept.append(record)
+    if render is not None:
+        render(kept, f"{index:05d}")
     os.makedirs(out_dir, exist_ok=True)
     tmp = Path(out_dir) / f"{index:05d}.jsonl.tmp"
     with open(tmp, "w", encoding="utf-8") as out:
-        for record, cfg in survivors:
-            top_k = cfg.top_k_comments
-            if len(record.comments) > top_k:
-                funnel.drop("comments", "top-k", f"beyond the top {top_k}", len(record.comments) - top_k)
-                record.comments = record.comments[:top_k]
-            if len(record.comments) < cfg.min_comments:
-                funnel.drop("posts", "post comments", f"fewer than {cfg.min_comments} comments", where=record.origin)
-                funnel.drop("comments", "post dropped", "post had too few comments", len(record.comments))
-                continue
-            out.write(record.to_json() + "\n")
+        out.writelines(record.to_json() + "\n" for record in kept)
     os.replace(tmp, Path(out_dir) / f"{index:05d}.jsonl")
     (Path(out_dir) / f"{index:05d}.funnel.json").write_text(json.dumps(funnel.to_dict()))
 
 
-def finalize(work_dir: Path, filter_configs: dict[str, FilterConfig], sidecar_dir: str | None, num_proc: int = 1) -> Funnel:
-    """Stage 2: filtered record shards in `work_dir/records/` (finished shards are kept on resume)."""
+def finalize(
+    work_dir: Path, filter_configs: dict[str, FilterConfig], sidecar_dir: str | None, num_proc: int = 1, render=None
+) -> Funnel:
+    """Stage 2: filtered record shards in `work_dir/records/` (finished shards are kept on resume). `render(records,
+    shard)`, when given, is called with each shard's records before the shard is written, in the same process: the
+    export's tables are made there, from the records in memory, in `num_proc` processes."""
     db_path = work_dir / "staging.sqlite"
     with sqlite3.connect(db_path) as db:
         # built here in one sort rather than during ingest, where each comment's insert updated it in its post's
@@ -498,7 +506,7 @@ def finalize(work_dir: Path, filter_configs: dict[str, FilterConfig], sidecar_di
     out_dir = work_dir / "records"
     configs = {name: asdict(cfg) for name, cfg in filter_configs.items()}
     shards = [
-        (str(db_path), i, i * SHARD_POSTS + 1, (i + 1) * SHARD_POSTS + 1, configs, sidecar_dir, str(out_dir))
+        (str(db_path), i, i * SHARD_POSTS + 1, (i + 1) * SHARD_POSTS + 1, configs, sidecar_dir, str(out_dir), render)
         for i in range(math.ceil(max_rowid / SHARD_POSTS))
     ]
     stats_path = {shard[1]: out_dir / f"{shard[1]:05d}.funnel.json" for shard in shards}
