@@ -137,7 +137,7 @@ def render_shard(path: str, configs: list[str]) -> dict[str, pa.Table]:
         return render_records(map(Record.from_json, fh), configs)
 
 
-def keep_rendered(records: list[Record], shard: str, rendered_dir: str, configs: list[str]) -> None:
+def keep_rendered(rendered_dir: str, configs: list[str], records: list[Record], shard: str) -> None:
     """Render `configs` for a shard's records into `rendered_dir/<shard>/<config>.arrow`, where a build of those
     configs takes its tables from: `build-blift` calls it as each record shard is written, in the filtering
     processes, while the records are still in memory."""

@@ -236,11 +236,11 @@ def _run(args) -> int:
     # memory (a shard filtered by an earlier run is rendered by the first config built that lacks its table)
     pending = [c for c in configs if c in BLIFT_CONFIGS and not done_marker(work, c).is_file()]
     rendering = {"rendered_dir": str(work / "rendered"), "render_configs": pending}
-    render = partial(_load_builder("blift").keep_rendered, rendered_dir=str(work / "rendered"), configs=pending)
+    render = partial(_load_builder("blift").keep_rendered, rendering["rendered_dir"], pending) if pending else None
     funnel = None
     if has_raw:
         ingest(inputs, filter_configs, work, args.num_proc)
-        funnel = ingest_funnel(work).merge(finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc, render if pending else None))
+        funnel = ingest_funnel(work).merge(finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc, render))
         funnel.save(out)
         print(funnel.summary())
         rate = funnel.error_rate()

@@ -8,7 +8,8 @@
    committed together, so an interrupted build resumes at the last checkpoint.
 2. `finalize` reads the staging database in fixed shards of posts (in `num_proc` processes): joins
    verbalization sidecars, applies the duration filter, TF-IDF comment dedup, top-k and the minimum number of
-   comments, and writes `records/<shard>.jsonl` (and, given a `render`, the export's tables of it) + its funnel. Finished shards are skipped on resume.
+   comments, and writes `records/<shard>.jsonl` (and, given a `render`, the export's tables of it) + its funnel.
+   Finished shards are skipped on resume.
 Memory stays flat in the dump size: only a few blocks of lines, one checkpoint's rows or one shard are held at
 a time (and SQLite's page cache, capped at 64 MiB).
 """
