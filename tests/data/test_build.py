@@ -124,7 +124,7 @@ def test_truncated_zst_and_error_rate_limit(raw, tmp_path, capsys):
 def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_path, monkeypatch):
     out = tmp_path / "resumed"
     monkeypatch.setattr(pipeline, "CHECKPOINT_LINES", 3)
-    monkeypatch.setattr(pipeline, "BLOCK_LINES", 2)
+    monkeypatch.setattr(pipeline, "BLOCK_BYTES", 1)  # a line or two per block
     monkeypatch.setattr(pipeline, "SHARD_POSTS", 4)
     original, calls = pipeline._Stager.comment, []
 

@@ -14,17 +14,17 @@ def test_zst_streaming_with_bad_lines(tmp_path):
     assert [n for n, _, _ in iter_json_lines(path, skip_lines=4)] == [5]
 
 
-def test_line_blocks_end_at_every_size_th_non_blank_line(tmp_path):
+def test_line_blocks_are_whole_lines_cut_at_the_first_newline_after_size_bytes(tmp_path):
     path = tmp_path / "dump.zst"
     with open_text(path) as out:
-        out.write("\na\nb\n \nc\nd\ne\n\n")
-    blocks = [(first, lines) for first, lines, _ in iter_line_blocks(path, 2)]
-    assert blocks == [(1, [b"", b"a", b"b"]), (4, [b" ", b"c", b"d"]), (7, [b"e"])]
-    assert [(first, lines) for first, lines, _ in iter_line_blocks(path, 2, skip_lines=5)] == [(6, [b"d", b"e"])]
+        out.write("\na\nbb\n \nc\nd\ne\n\n")
+    blocks = [(first, data) for first, data, _ in iter_line_blocks(path, 3)]
+    assert blocks == [(1, b"\na\nbb"), (4, b" \nc"), (6, b"d\ne")]  # the trailing blank line is left out
+    assert [(first, data) for first, data, _ in iter_line_blocks(path, 3, skip_lines=5)] == [(6, b"d\ne")]
     cut = tmp_path / "cut.zst"
     cut.write_bytes(path.read_bytes()[:-3])
-    *_, (first, lines, error) = iter_line_blocks(cut, 2)
-    assert error.reason == "truncated .zst (stream ends mid-frame)" and error.line == first + len(lines)
+    *_, (first, data, error) = iter_line_blocks(cut, 3)
+    assert error.reason == "truncated .zst (stream ends mid-frame)" and error.line == first + len(data.split(b"\n"))
 
 
 def test_truncated_zst_and_non_utf8(tmp_path):

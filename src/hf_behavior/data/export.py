@@ -18,6 +18,7 @@ import gc
 import hashlib
 import importlib.util
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -164,6 +165,20 @@ def push_to_hub(out: Path, repo_id: str, private: bool = False, token: str | Non
     return commit.commit_url
 
 
+def _plot_in_background(funnel: Funnel, path: Path) -> multiprocessing.Process:
+    """Draw the funnel's plot in a forked process: matplotlib's import and drawing take a second of one core, which
+    is free while the configs are written."""
+    process = multiprocessing.get_context("fork").Process(target=funnel.plot, args=(path,), name=f"plot {path}")
+    process.start()
+    return process
+
+
+def _wait(process: multiprocessing.Process) -> None:
+    process.join()
+    if process.exitcode != 0:
+        raise RuntimeError(f"{process.name} failed (exit code {process.exitcode}; its traceback is above)")
+
+
 def _settings(args, inputs: Inputs, filter_configs) -> dict:
     return {"inputs": asdict(inputs), "input_files": input_fingerprint(inputs),
             "filters": {k: asdict(v) for k, v in filter_configs.items()},
@@ -237,14 +252,16 @@ def _run(args) -> int:
     pending = [c for c in configs if c in BLIFT_CONFIGS and not done_marker(work, c).is_file()]
     rendering = {"rendered_dir": str(work / "rendered"), "render_configs": pending}
     render = partial(_load_builder("blift").keep_rendered, rendering["rendered_dir"], pending) if pending else None
-    funnel = None
+    funnel = plotting = None
     if has_raw:
         ingest(inputs, filter_configs, work, args.num_proc)
         funnel = ingest_funnel(work).merge(finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc, render))
         funnel.save(out)
+        plotting = _plot_in_background(funnel, out / "funnel.png")
         print(funnel.summary())
         rate = funnel.error_rate()
         if rate > args.max_error_rate:
+            _wait(plotting)
             print(f"build-blift: {rate:.1%} of the input items are bad input (unreadable lines, missing fields or "
                   f"media, failed verbalization), above --max-error-rate {args.max_error_rate:.1%}; no config was "
                   f"written. See {out / 'funnel.md'}. Most frequent:", file=sys.stderr)  # fmt: skip
@@ -271,6 +288,8 @@ def _run(args) -> int:
         descriptions[config] = module.DESCRIPTIONS[config]
         print(f"{config}: {rows[config]:,} rows")
     shutil.rmtree(work / "rendered", ignore_errors=True)
+    if plotting is not None:
+        _wait(plotting)
     write_card(out, rows, funnel, args.license, descriptions)
     print(f"wrote {out}/ — load with datasets.load_dataset({str(out)!r}, '<config>')")
     if args.push_to_hub:

@@ -37,7 +37,7 @@ from .records import Dropped, MissingField, Record, optional, optional_number, o
 from .report import Funnel
 
 CHECKPOINT_LINES = 20_000
-BLOCK_LINES = 2_000  # non-blank lines staged per task in the ingest processes
+BLOCK_BYTES = 1 << 20  # about this much of a file's lines is staged per task in the ingest processes
 CHECKPOINT_VIDEOS = 1_000
 BLOCK_VIDEOS = 16  # YouTube info files staged per task (one is up to megabytes of comments)
 SHARD_POSTS = 5_000
@@ -137,10 +137,11 @@ class _Stager:
         return row
 
     def block(
-        self, kind: str, path: str, first: int, lines: list[bytes], end: LineError | None
+        self, kind: str, path: str, first: int, data: bytes, end: LineError | None
     ) -> tuple[Funnel, list[tuple], int]:
-        """Stage one `iter_line_blocks` block of a `kind` file (lines from number `first` on, and the error that
-        ended the file, if any): its funnel, its rows and its last line."""
+        """Stage one `iter_line_blocks` block of a `kind` file (its lines, from number `first` on, and the error
+        that ended the file, if any): its funnel, its rows and its last line."""
+        lines = data.split(b"\n")
         funnel, staged = Funnel(), []
         unit = "comments" if kind == "comments" else "posts"
         inputs = int(end is not None)  # the error that ended the file counts as one unreadable input
@@ -250,7 +251,7 @@ class _Ingest:
         done = self._resume(job)
         if done is None:
             return
-        blocks = ((kind, path, *block) for block in iter_line_blocks(path, BLOCK_LINES, skip_lines=done))
+        blocks = ((kind, path, *block) for block in iter_line_blocks(path, BLOCK_BYTES, skip_lines=done))
         bar = tqdm(desc=Path(path).name, unit=" lines", initial=done, leave=False)
         store = self.store_comments if kind == "comments" else self.store_posts
         self._run_blocks(job, done, "block", blocks, store, bar, CHECKPOINT_LINES)

@@ -51,65 +51,76 @@ def _zst_chunks(path: Path, truncated: list[bool]) -> Iterator[bytes]:
     truncated.append(frame_open)
 
 
-def _line_lists(path: Path, truncated: list[bool]) -> Iterator[list[bytes]]:
-    """The raw lines of a file, one list per chunk read (a plain file's lines end with their newline)."""
-    if path.suffix != ".zst":
-        with open(path, "rb") as fh:
-            while lines := fh.readlines(CHUNK_SIZE):
-                yield lines
-        truncated.append(False)
+def _chunks(path: Path, truncated: list[bool]) -> Iterator[bytes]:
+    """The bytes of a plain or `.zst` file in pieces as read (a `.zst`'s truncation flag appended at the end)."""
+    if path.suffix == ".zst":
+        yield from _zst_chunks(path, truncated)
         return
-    tail = b""
-    for block in _zst_chunks(path, truncated):
-        lines = (tail + block).split(b"\n")
-        tail = lines.pop()
-        yield lines
-    if tail:
-        yield [tail]
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK_SIZE):
+            yield chunk
+    truncated.append(False)
 
 
 def iter_line_blocks(
     path: str | Path, size: int, skip_lines: int = 0
-) -> Iterator[tuple[int, list[bytes], LineError | None]]:
-    """The raw lines of a file in blocks of consecutive lines, each ending at its `size`-th non-blank line (the
-    last one at the file's last non-blank line): `(first line's number, lines, None)`, unparsed, blank lines left
-    in for the receiver to skip. A corrupt or truncated `.zst` ends with `(number, lines, error)`.
+) -> Iterator[tuple[int, bytes, LineError | None]]:
+    """A file in blocks of whole lines of about `size` bytes each: `(first line's number, the lines joined by
+    b"\n", None)`, unparsed and unsplit, blank lines left in for the receiver to skip (`data.split(b"\n")` gives
+    the block's lines). A corrupt or truncated `.zst` ends with `(number, lines, error)`.
 
-    Line numbers are 1-based. The first `skip_lines` lines are passed over (resuming after an interruption). Lines
-    are only sliced and counted here, never handled one by one: the blocks go to other processes to be parsed.
+    Line numbers are 1-based. The first `skip_lines` lines are passed over (resuming after an interruption). The
+    bytes are only cut at newlines and counted here, never split into lines: the blocks go to other processes to
+    be parsed, and the process reading the file is the one every other waits on.
     """
     path = Path(path)
     truncated: list[bool] = []
-    first, pending, nonblank = skip_lines + 1, [], []  # lines from number `first` on; numbers of the non-blank ones
-    read = 0
+    first, buffer, to_skip = skip_lines + 1, b"", skip_lines  # `buffer` starts with line number `first`
     try:
-        for lines in _line_lists(path, truncated):
-            start, read = read + 1, read + len(lines)
-            if read <= skip_lines:
-                continue
-            if start <= skip_lines:
-                lines, start = lines[skip_lines + 1 - start :], skip_lines + 1
-            nonblank += [number for number, raw in enumerate(lines, start) if raw.strip()]
-            pending += lines
-            while len(nonblank) >= size:
-                end = nonblank[size - 1] + 1 - first
-                yield first, pending[:end], None
-                del pending[:end], nonblank[:size]
-                first += end
-        error = LineError(str(path), read + 1, "truncated .zst (stream ends mid-frame)") if truncated[0] else None
+        for chunk in _chunks(path, truncated):
+            buffer += chunk
+            start = 0
+            if to_skip:
+                start, to_skip = _skip(buffer, to_skip)
+            while len(buffer) - start > size and (cut := buffer.find(b"\n", start + size)) >= 0:
+                block = buffer[start:cut]
+                yield first, block, None
+                first += block.count(b"\n") + 1
+                start = cut + 1
+            buffer = buffer[start:]
+        if truncated[0]:
+            lines = buffer.count(b"\n") + (buffer[-1:] not in (b"", b"\n"))  # an unfinished last line is one
+            error = LineError(str(path), first + lines, "truncated .zst (stream ends mid-frame)")
+        else:
+            error = None
     except zstandard.ZstdError as err:
-        error = LineError(str(path), read + 1, f"corrupt .zst stream ({err}); rest of file skipped")
+        buffer = buffer[: buffer.rfind(b"\n") + 1]  # the line it cut off is lost with the rest of the file
+        error = LineError(str(path), first + buffer.count(b"\n"), f"corrupt .zst stream ({err}); rest of file skipped")
+    if buffer.endswith(b"\n"):
+        buffer = buffer[:-1]
     if error is not None:
-        yield first, pending, error
-    elif nonblank:
-        yield first, pending[: nonblank[-1] + 1 - first], None
+        yield first, buffer, error
+    elif buffer.strip():
+        yield first, buffer, None
+
+
+def _skip(buffer: bytes, lines: int) -> tuple[int, int]:
+    """Where `buffer` continues after its first `lines` whole lines (after its last whole line when it has fewer),
+    and how many are left to skip."""
+    whole = buffer.count(b"\n")
+    if whole < lines:
+        return buffer.rfind(b"\n") + 1, lines - whole
+    start = 0
+    for _ in range(lines):
+        start = buffer.index(b"\n", start) + 1
+    return start, 0
 
 
 def iter_lines(path: str | Path, skip_lines: int = 0) -> Iterator[tuple[int, bytes | None, LineError | None]]:
     """Yield `(line_number, raw_line, None)` for each non-blank line, unparsed; `(line_number, None, error)` for
     a corrupt or truncated `.zst` (always last). The first `skip_lines` lines are passed over."""
-    for first, lines, error in iter_line_blocks(path, 10_000, skip_lines):
-        for line_no, raw in enumerate(lines, first):
+    for first, data, error in iter_line_blocks(path, CHUNK_SIZE, skip_lines):
+        for line_no, raw in enumerate(data.split(b"\n"), first):
             if raw.strip():
                 yield line_no, raw, None
         if error is not None:

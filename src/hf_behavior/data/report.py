@@ -141,12 +141,11 @@ class Funnel:
         fig.savefig(path, dpi=100)
 
     def save(self, folder: str | Path) -> None:
-        """`funnel.json`, `funnel.md` and `funnel.png` in `folder`."""
+        """`funnel.json` and `funnel.md` in `folder` (`plot` draws `funnel.png`)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "funnel.json").write_text(json.dumps(self.to_dict(), indent=2))
         (folder / "funnel.md").write_text(self.table() + "\n")
-        self.plot(folder / "funnel.png")
 
     def error_examples(self, most: int = 5) -> list[str]:
         """"stage: reason: file:line; ..." for the bad-input reasons, most frequent first."""
