@@ -1,5 +1,6 @@
 """End to end: raw dumps of every format -> `hf-behavior build-blift` -> `load_dataset(out, config)`."""
 
+import gc
 import json
 import shutil
 
@@ -140,6 +141,7 @@ def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_p
     monkeypatch.setattr(pipeline._Stager, "comment", counted(interrupt_at=8))
     with pytest.raises(KeyboardInterrupt):
         main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "blift", "salicon_region"))
+    assert gc.isenabled()  # the garbage collector, paused while the interrupted block was staged, is on again
     before = len(calls)
     monkeypatch.setattr(pipeline._Stager, "comment", counted(interrupt_at=None))
     assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "blift", "salicon_region")) == 0
