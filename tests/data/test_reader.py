@@ -21,6 +21,9 @@ def test_line_blocks_are_whole_lines_cut_at_the_first_newline_after_size_bytes(t
     blocks = [(first, data) for first, data, _ in iter_line_blocks(path, 3)]
     assert blocks == [(1, b"\na\nbb"), (4, b" \nc"), (6, b"d\ne")]  # the trailing blank line is left out
     assert [(first, data) for first, data, _ in iter_line_blocks(path, 3, skip_lines=5)] == [(6, b"d\ne")]
+    unfinished = tmp_path / "unfinished.ndjson"  # no newline after the last line
+    unfinished.write_bytes(b"a\nb")
+    assert [list(iter_line_blocks(unfinished, 1, skip)) for skip in (1, 2)] == [[(2, b"b", None)], []]
     cut = tmp_path / "cut.zst"
     cut.write_bytes(path.read_bytes()[:-3])
     *_, (first, data, error) = iter_line_blocks(cut, 3)

@@ -41,7 +41,7 @@ from .report import Funnel
 CHECKPOINT_LINES = 20_000
 BLOCK_BYTES = 1 << 20  # about this much of a file's lines is staged per task in the ingest processes
 CHECKPOINT_VIDEOS = 1_000
-BLOCK_VIDEOS = 16  # YouTube info files staged per task (one is up to megabytes of comments)
+BLOCK_VIDEOS = 8  # YouTube info files staged per task (one holds up to megabytes of comments; 32 per process in flight)
 SHARD_POSTS = 5_000
 NO_POST = "post filtered out or not in the dump"  # a comment's drop reason when its post is not staged
 SCHEMA = """

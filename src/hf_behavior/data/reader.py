@@ -88,6 +88,8 @@ def iter_line_blocks(
                 first += block.count(b"\n") + 1
                 start = cut + 1
             buffer = buffer[start:]
+        if to_skip:  # the file's last line, with no newline, is one of those passed over
+            buffer = b""
         if truncated[0]:
             lines = buffer.count(b"\n") + (buffer[-1:] not in (b"", b"\n"))  # an unfinished last line is one
             error = LineError(str(path), first + lines, "truncated .zst (stream ends mid-frame)")
