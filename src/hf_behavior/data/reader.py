@@ -67,11 +67,11 @@ def iter_line_blocks(
 ) -> Iterator[tuple[int, bytes, LineError | None]]:
     """A file in blocks of whole lines of about `size` bytes each: `(first line's number, the lines joined by
     b"\n", None)`, unparsed and unsplit, blank lines left in for the receiver to skip (`data.split(b"\n")` gives
-    the block's lines). A corrupt or truncated `.zst` ends with `(number, lines, error)`.
+    the block's lines). A corrupt or truncated `.zst` ends with `(number, the lines it left, error)`.
 
     Line numbers are 1-based. The first `skip_lines` lines are passed over (resuming after an interruption). The
     bytes are only cut at newlines and counted here, never split into lines: the blocks go to other processes to
-    be parsed, and the process reading the file is the one every other waits on.
+    be parsed, and a block is bounded in bytes however long a dump's lines are.
     """
     path = Path(path)
     truncated: list[bool] = []
