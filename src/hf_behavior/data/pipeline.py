@@ -41,7 +41,10 @@ from .report import Funnel
 CHECKPOINT_LINES = 100_000  # a commit writes every page it touched: fewer commits, less writing; ~1 s redone on resume
 BLOCK_BYTES = 1 << 20  # about this much of a file's lines is staged per task in the ingest processes
 CHECKPOINT_VIDEOS = 1_000
-BLOCK_VIDEOS = 8  # YouTube info files staged per task (one holds up to megabytes of comments; 32 per process in flight)
+BLOCK_VIDEOS = 8  # YouTube info files staged per task (one holds up to megabytes of comments)
+# blocks in flight per staging process: results are taken in order, so a slow block holds back the next ones', and
+# the other processes must have work queued meanwhile
+BLOCKS_IN_FLIGHT = 4
 SHARD_POSTS = 5_000
 NO_POST = "post filtered out or not in the dump"  # a comment's drop reason when its post is not staged
 SCHEMA = """
@@ -286,13 +289,12 @@ class _Ingest:
 
     @_collector_paused()  # the staged rows, taken in here (in the pool's thread) and stored
     def _run_blocks(self, job: str, done: int, method: str, blocks, store, bar, every: int) -> None:
-        """Stage `blocks` with the stager's `method` (in order; in the processes, at most four each in flight: taken in
-        order, a slow block holds back the next ones' results, and the other process must not run dry meanwhile),
+        """Stage `blocks` with the stager's `method` (in order; in the processes, `BLOCKS_IN_FLIGHT` each at most),
         store each block's rows and commit rows and funnel together whenever `done` passes a multiple of `every`."""
         if self.pool is None:
             staged_blocks = (getattr(self.stager, method)(*block) for block in blocks)
         else:
-            staged_blocks = _ordered(self.pool, partial(_stage, method), blocks, 4 * self.num_proc)
+            staged_blocks = _ordered(self.pool, partial(_stage, method), blocks, BLOCKS_IN_FLIGHT * self.num_proc)
         for funnel, staged, last in staged_blocks:
             self.funnel.merge(funnel)
             store(staged)
