@@ -7,9 +7,9 @@ then reads the parquet with no remote code. Rows are yielded as Arrow tables of 
 
 `build-blift` renders the tables of every config it builds as it filters the records (`keep_rendered`, called
 in its processes with each record shard's records in memory: a record's columns once, its messages once per
-template), so that a config's build only reads them from `rendered_dir`. A shard with no table there (filtered
-by an earlier run) is rendered from its record file by the first config that needs it, for all of
-`render_configs`.
+template), so that a config's build only reads them from `rendered_dir`: the shard's record columns, kept once,
+and the config's rows of them with their messages. A shard with no table there (filtered by an earlier run) is
+rendered from its record file by the first config that needs it, for all of `render_configs`.
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ FEATURES = Features(
 ARROW_SCHEMA = storage_schema(FEATURES)
 MESSAGES = ARROW_SCHEMA.field("messages")  # the last column, the only one that differs between the configs
 RECORD_SCHEMA = pa.schema([field for field in ARROW_SCHEMA if field.name != MESSAGES.name])
+PICKS = pa.schema([pa.field("row", pa.int32()), MESSAGES])  # a config's rows of a shard's record columns
+COLUMNS_FILE = "columns.arrow"  # a rendered shard's record columns, beside its configs' picks
 BATCH_ROWS = 5000  # a record shard's posts: datasets' casting and checks run once per table
 
 
@@ -108,9 +110,10 @@ def record_row(record: Record) -> dict:
     }
 
 
-def render_records(records: Iterable[Record], configs: list[str]) -> dict[str, pa.Table]:
-    """Each config's table of some records: a record's columns are built once, and each template once (the source
-    configs and `blift` share Listing 1's)."""
+def render_records(records: Iterable[Record], configs: list[str]) -> tuple[pa.Table, dict[str, pa.Table]]:
+    """The record columns of some records, and each config's picks of them: a table of row numbers and their
+    messages. A record's columns are built once, and each template once (the source configs and `blift` share
+    Listing 1's); `config_table` joins the two."""
     rows, picks = [], {config: ([], []) for config in configs}  # config -> (row numbers, messages as JSON texts)
     for record in records:
         chats = {}  # template -> its messages, None when the record lacks what the template needs
@@ -128,27 +131,34 @@ def render_records(records: Iterable[Record], configs: list[str]) -> dict[str, p
         if any(chat is not None for chat in chats.values()):
             rows.append(record_row(record))
     columns = rows_table(rows, RECORD_SCHEMA) if rows else RECORD_SCHEMA.empty_table()
-    return {config: _with_messages(columns, *picks[config]) for config in configs}
+    return columns, {config: pa.table([pa.array(r, pa.int32()), pa.array(m, MESSAGES.type)], PICKS) for config, (r, m) in picks.items()}
 
 
-def render_shard(path: str, configs: list[str]) -> dict[str, pa.Table]:
-    """Each config's table of one record shard (`records/<shard>.jsonl`), from one read of it."""
+def config_table(columns: pa.Table, picks: pa.Table) -> pa.Table:
+    """A config's table: its rows of the record columns with their messages."""
+    return columns.take(picks["row"]).append_column(MESSAGES, picks["messages"])
+
+
+def render_shard(path: str, configs: list[str]) -> tuple[pa.Table, dict[str, pa.Table]]:
+    """`render_records` of one record shard (`records/<shard>.jsonl`), from one read of it."""
     with open(path, "rb") as fh:
         return render_records(map(Record.from_json, fh), configs)
 
 
 def keep_rendered(rendered_dir: str, configs: list[str], records: list[Record], shard: str) -> None:
-    """Render `configs` for a shard's records into `rendered_dir/<shard>/<config>.arrow`, where a build of those
-    configs takes its tables from: `build-blift` calls it as each record shard is written, in the filtering
-    processes, while the records are still in memory."""
-    folder = Path(rendered_dir) / shard
+    """Render `configs` for a shard's records into `rendered_dir/<shard>/`, where a build of those configs takes
+    its tables from: `build-blift` calls it as each record shard is written, in the filtering processes, while the
+    records are still in memory."""
+    _keep(Path(rendered_dir) / shard, *render_records(records, configs))
+
+
+def _keep(folder: Path, columns: pa.Table, picks: dict[str, pa.Table]) -> None:
+    """A shard's record columns once (`columns.arrow`, written first) and each config's picks (`<config>.arrow`),
+    so that a config's file there means its table can be made."""
     folder.mkdir(parents=True, exist_ok=True)
-    for config, table in render_records(records, configs).items():
+    _write_arrow(folder / COLUMNS_FILE, columns)
+    for config, table in picks.items():
         _write_arrow(folder / f"{config}.arrow", table)
-
-
-def _with_messages(columns: pa.Table, rows: list[int], messages: list[list[str]]) -> pa.Table:
-    return columns.take(pa.array(rows, pa.int32())).append_column(MESSAGES, pa.array(messages, MESSAGES.type))
 
 
 def _write_arrow(path: Path, table: pa.Table) -> None:
@@ -197,13 +207,11 @@ class Blift(datasets.ArrowBasedBuilder):
         else rendered here."""
         name, kept = self.config.name, self.config.rendered_dir
         if kept is None:
-            return render_shard(path, [name])[name]
+            columns, picks = render_shard(path, [name])
+            return config_table(columns, picks[name])
         folder = Path(kept) / Path(path).stem
         if not (folder / f"{name}.arrow").is_file():
-            folder.mkdir(parents=True, exist_ok=True)
-            tables = render_shard(path, sorted({name, *self.config.render_configs}))
-            for config, table in tables.items():
-                if config != name:  # this config's table goes to datasets now
-                    _write_arrow(folder / f"{config}.arrow", table)
-            return tables[name]
-        return _read_arrow(folder / f"{name}.arrow")
+            columns, picks = render_shard(path, sorted({name, *self.config.render_configs}))
+            _keep(folder, columns, {config: table for config, table in picks.items() if config != name})
+            return config_table(columns, picks[name])
+        return config_table(_read_arrow(folder / COLUMNS_FILE), _read_arrow(folder / f"{name}.arrow"))
