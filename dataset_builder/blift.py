@@ -214,4 +214,7 @@ class Blift(datasets.ArrowBasedBuilder):
             columns, picks = render_shard(path, sorted({name, *self.config.render_configs}))
             _keep(folder, columns, {config: table for config, table in picks.items() if config != name})
             return config_table(columns, picks[name])
-        return config_table(_read_arrow(folder / COLUMNS_FILE), _read_arrow(folder / f"{name}.arrow"))
+        picks = _read_arrow(folder / f"{name}.arrow")
+        # a config of no rows here (a source the shard has none of) reads none of the shard's columns
+        columns = _read_arrow(folder / COLUMNS_FILE) if picks.num_rows else RECORD_SCHEMA.empty_table()
+        return config_table(columns, picks)
