@@ -162,8 +162,9 @@ def _keep(folder: Path, columns: pa.Table, picks: dict[str, pa.Table]) -> None:
 
 
 def _write_arrow(path: Path, table: pa.Table) -> None:
-    """An Arrow IPC file (LZ4: the chats repeat the system prompt and the comments), renamed into place whole."""
-    tmp, options = path.with_suffix(".tmp"), pa.ipc.IpcWriteOptions(compression="lz4")
+    """An Arrow IPC file (LZ4: the chats repeat the system prompt and the comments), renamed into place whole (the
+    temporary file is the process's own: configs built at once may render the same shard)."""
+    tmp, options = path.with_suffix(f".{os.getpid()}.tmp"), pa.ipc.IpcWriteOptions(compression="lz4")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     os.replace(tmp, path)

@@ -6,6 +6,7 @@ import shutil
 
 import datasets
 import pytest
+from datasets.exceptions import DatasetGenerationError
 from huggingface_hub import DatasetCard
 from hub_fixtures import fake_hub
 
@@ -170,6 +171,14 @@ def test_a_rerun_over_changed_input_files_is_refused(raw, tmp_path, capsys):
     assert "youtube:yt_added_01" in load(tmp_path / "out", "blift")["id"]  # not the first build's cached rows
 
 
+def test_a_salicon_config_without_fixations_is_refused_before_the_dumps_are_read(raw, tmp_path, capsys):
+    without = {key: value for key, value in raw.items() if key != "salicon_fixations"}
+    out = tmp_path / "refused"
+    assert main(cli_args(without, out, "--configs", "blift", "salicon_region")) == 2
+    assert "salicon_region needs --salicon-fixations" in capsys.readouterr().err
+    assert not (out / WORK / "staging.sqlite").exists()
+
+
 def test_push_to_hub_through_hfapi(built):
     with fake_hub("me/blift", repo_type="dataset") as hub:
         url = push_to_hub(built, "me/blift", token="hf_test")
@@ -177,7 +186,9 @@ def test_push_to_hub_through_hfapi(built):
     assert hub.requests[0] == ("POST", "/api/repos/create")
     assert any("config_name: blift" in card for card in hub.validated_cards)
     uploaded = hub.committed
-    assert "README.md" in uploaded and "funnel.json" in uploaded and "blift/train-00000-of-00002.parquet" in uploaded
+    parquet = sorted(str(path.relative_to(built)) for path in built.glob("*/*.parquet"))
+    assert "blift/train-00000-of-00001.parquet" in parquet
+    assert {"README.md", "funnel.json", "funnel.png", *parquet} <= set(uploaded)
     assert not any(path.startswith(".work") for path in uploaded)
 
 
@@ -247,6 +258,29 @@ def test_rendering_one_config_or_all_of_them_gives_the_same_table(built):
             alone_columns, alone_picks = builder.render_shard(shard, [config])
             alone = builder.config_table(alone_columns, alone_picks[config])
             assert builder.config_table(columns, picks[config]).equals(alone), (shard, config)
+
+
+def test_a_config_failing_in_its_process_stops_the_build_and_a_rerun_completes_it(raw, built, tmp_path, monkeypatch):
+    """With --num-proc 2 the configs are written two at a time, each in its own process: one that fails there
+    raises datasets' error in the build, with the cause's traceback, and the re-run writes what is missing (the same rows as `built`)."""
+    blift = export._load_builder("blift")
+    shard_table = blift.Blift._shard_table
+
+    def failing(self, path):
+        if self.config.name == "blift_titles":
+            raise RuntimeError("disk full")
+        return shard_table(self, path)
+
+    monkeypatch.setattr(blift.Blift, "_shard_table", failing)
+    out = tmp_path / "failed"
+    with pytest.raises(DatasetGenerationError) as failure:
+        main(cli_args(raw, out, "--max-error-rate", "0.5", "--num-proc", "2", "--configs", *BLIFT_CONFIGS))
+    assert "RuntimeError: disk full" in str(failure.value.__cause__)  # the process's traceback, as the pool gives it
+    assert not export.done_marker(out / WORK, "blift_titles").exists()
+    monkeypatch.setattr(blift.Blift, "_shard_table", shard_table)
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--num-proc", "2", "--configs", *BLIFT_CONFIGS)) == 0
+    for config in BLIFT_CONFIGS:
+        assert load(out, config).to_list() == load(built, config).to_list(), config
 
 
 def test_an_export_interrupted_while_rendering_resumes_to_the_same_rows(raw, built, tmp_path, monkeypatch):

@@ -26,6 +26,8 @@ from dataclasses import asdict
 from functools import cache, partial
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from ..resources import resource_path
 from . import youtube
 from .filters import load_filter_configs
@@ -119,6 +121,24 @@ def build_config(builder_cls, config: str, out: Path, work: Path, num_proc: int,
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"rows": rows}))
     return rows
+
+
+def _build_blift_configs(
+    configs: list[str], out: Path, work: Path, num_proc: int, shards: list[str], rendering: dict
+) -> dict[str, int]:
+    """`build_config` of BLIFT configs: with `num_proc` > 1, several at once, in one process each (a config's own
+    build in `num_proc` processes starts a pool and has a serial start and end: two cores were 1.6 busy); else one
+    after another. Their row counts."""
+    build = partial(build_config, _load_builder("blift").Blift, out=out, work=work, shards=len(shards),
+                    record_files=shards, **rendering)  # fmt: skip
+    if num_proc == 1 or len(configs) == 1:
+        return {config: build(config, num_proc=num_proc) for config in configs}
+    from datasets import disable_progress_bars  # the processes' bars would overwrite each other: one bar here
+
+    with multiprocessing.get_context("fork").Pool(min(num_proc, len(configs)), disable_progress_bars) as pool:
+        counts = pool.imap(partial(build, num_proc=1), configs)
+        counts = list(tqdm(counts, total=len(configs), desc="writing configs", unit=" configs"))
+    return dict(zip(configs, counts))
 
 
 def write_card(out: Path, rows: dict[str, int], funnel: Funnel | None, license_id: str, descriptions: dict) -> None:
@@ -247,6 +267,10 @@ def _run(args) -> int:
 
     has_raw = bool(inputs.reddit_submissions or inputs.youtube or inputs.generic)
     configs = args.configs or ((BLIFT_CONFIGS if has_raw else ()) + (SALICON_CONFIGS if args.salicon_fixations else ()))
+    for config in configs:
+        if config in SALICON_CONFIGS and not args.salicon_fixations:
+            print(f"build-blift: {config} needs --salicon-fixations", file=sys.stderr)
+            return 2
     # the BLIFT configs' tables are rendered as the records are filtered, in its processes, from the records in
     # memory (a shard filtered by an earlier run is rendered by the first config built that lacks its table)
     pending = [c for c in configs if c in BLIFT_CONFIGS and not done_marker(work, c).is_file()]
@@ -269,24 +293,18 @@ def _run(args) -> int:
                 print(f"  {line}", file=sys.stderr)
             return 1
 
-    rows: dict[str, int] = {}
-    descriptions: dict[str, str] = {}
     shards = record_shards(work)
+    blift = [config for config in configs if config in BLIFT_CONFIGS]
+    built = _build_blift_configs(blift, out, work, args.num_proc, shards, rendering) if blift else {}
+    descriptions = {config: _load_builder("blift").DESCRIPTIONS[config] for config in blift}
     for config in configs:
         if config in SALICON_CONFIGS:
-            if not args.salicon_fixations:
-                print(f"build-blift: {config} needs --salicon-fixations", file=sys.stderr)
-                return 2
             module = _load_builder("salicon")
             kwargs = {"fixations": args.salicon_fixations, "instances": args.coco_instances, "image_dir": args.salicon_images}
-            rows[config] = build_config(module.Salicon, config, out, work, 1, 1, **kwargs)
-        else:
-            module = _load_builder("blift")
-            rows[config] = build_config(
-                module.Blift, config, out, work, args.num_proc, len(shards), record_files=shards, **rendering
-            )
-        descriptions[config] = module.DESCRIPTIONS[config]
-        print(f"{config}: {rows[config]:,} rows")
+            built[config] = build_config(module.Salicon, config, out, work, 1, 1, **kwargs)
+            descriptions[config] = module.DESCRIPTIONS[config]
+        print(f"{config}: {built[config]:,} rows")
+    rows = {config: built[config] for config in configs}  # in the order asked, for the card
     shutil.rmtree(work / "rendered", ignore_errors=True)
     if plotting is not None:
         _wait(plotting)
