@@ -131,7 +131,8 @@ def render_records(records: Iterable[Record], configs: list[str]) -> tuple[pa.Ta
         if any(chat is not None for chat in chats.values()):
             rows.append(record_row(record))
     columns = rows_table(rows, RECORD_SCHEMA) if rows else RECORD_SCHEMA.empty_table()
-    return columns, {config: pa.table([pa.array(r, pa.int32()), pa.array(m, MESSAGES.type)], PICKS) for config, (r, m) in picks.items()}
+    return columns, {config: pa.table([pa.array(r, pa.int32()), pa.array(m, MESSAGES.type)], PICKS)
+                     for config, (r, m) in picks.items()}  # fmt: skip
 
 
 def config_table(columns: pa.Table, picks: pa.Table) -> pa.Table:

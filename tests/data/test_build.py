@@ -262,7 +262,8 @@ def test_rendering_one_config_or_all_of_them_gives_the_same_table(built):
 
 def test_a_config_failing_in_its_process_stops_the_build_and_a_rerun_completes_it(raw, built, tmp_path, monkeypatch):
     """With --num-proc 2 the configs are written two at a time, each in its own process: one that fails there
-    raises datasets' error in the build, with the cause's traceback, and the re-run writes what is missing (the same rows as `built`)."""
+    raises datasets' error in the build, with the cause's traceback, and the re-run writes what is missing (the same
+    rows as `built`)."""
     blift = export._load_builder("blift")
     shard_table = blift.Blift._shard_table
 
