@@ -48,7 +48,7 @@ def _get(fields: Mapping, name: str, default=None):
 
 
 def _like_percent(fields: Mapping) -> float | None:
-    ratio = _get(fields, "like_ratio")
+    ratio = fields.get("like_ratio")
     return None if ratio is None else 100.0 * ratio
 
 
@@ -65,8 +65,8 @@ def format_number(value: float) -> str:
 def media_block(record) -> dict:
     fields = _fields(record)
     kind = _get(fields, "media_kind", "video")
-    path = _get(fields, "media_path")
-    return {"type": kind, "path": path} if path else {"type": kind, "url": _get(fields, "media_url")}
+    path = fields.get("media_path")
+    return {"type": kind, "path": path} if path else {"type": kind, "url": fields.get("media_url")}
 
 
 def _chat(user_text: str, record, answer: str | None, system: str | None = SYSTEM_PROMPT) -> list[dict]:
@@ -83,8 +83,8 @@ def _chat(user_text: str, record, answer: str | None, system: str | None = SYSTE
 def intro(record, with_title: bool = True) -> str:
     """First sentence(s): what the media is and where it was posted, then the ASR when there is one."""
     fields = _fields(record)
-    kind, title, channel = _get(fields, "media_kind", "video"), _get(fields, "title", ""), _get(fields, "channel")
-    subreddit, brand = _get(fields, "subreddit"), _get(fields, "brand", False)
+    kind, title, channel = _get(fields, "media_kind", "video"), _get(fields, "title", ""), fields.get("channel")
+    subreddit, brand = fields.get("subreddit"), _get(fields, "brand", False)
     titled = f' is titled "{title}"' if with_title else ""
     if brand and channel:
         text = f"The {kind} advertisement{titled} for the brand {channel}." if with_title else (
@@ -95,7 +95,7 @@ def intro(record, with_title: bool = True) -> str:
         text = f"The {kind}{titled} and was posted by {channel}." if with_title else f"The {kind} was posted by {channel}."
     else:
         text = f"The {kind}{titled}." if with_title else f"The {kind} is given."
-    asr = _get(fields, "asr")
+    asr = fields.get("asr")
     if asr and kind == "video":
         text += f' The audio in the {"ad" if brand else "video"} says "{" ".join(asr.split())}".'
     return text
@@ -247,8 +247,8 @@ def titles_messages(record) -> list[dict] | None:
 
 
 def _m3l_metadata(fields: Mapping, last: str) -> str:
-    created = _get(fields, "created_utc")
-    lines = [f"Username is {_get(fields, 'channel') or _get(fields, 'author') or 'unknown'}.,"]
+    created = fields.get("created_utc")
+    lines = [f"Username is {fields.get('channel') or fields.get('author') or 'unknown'}.,"]
     if created is not None:
         # the UTC date and time of day by arithmetic: `datetime`'s strftime was 40% of the template
         days, seconds = divmod(created, 86400)
@@ -262,7 +262,7 @@ def _m3l_metadata(fields: Mapping, last: str) -> str:
 def _m3l_chat(record, task: str, fields: str, review: str, given: str, target: str, answer) -> list[dict] | None:
     """The M3L wizard prompt (deck wording kept verbatim): task, listed fields, review hint, metadata, [MASK]."""
     post = _fields(record)
-    likes = _get(post, "likes")
+    likes = post.get("likes")
     if likes is None:
         return None
     kind = _get(post, "media_kind", "video")
@@ -302,7 +302,7 @@ def behavior_simulation_messages(record) -> list[dict] | None:
         "predict the number of likes.",
         given="Caption is {caption}.",
         target="Predicted Number of likes ",
-        answer=lambda r: _get(r, "likes"),
+        answer=lambda r: r.get("likes"),
     )
 
 
