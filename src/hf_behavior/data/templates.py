@@ -38,11 +38,13 @@ UNIX_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 def _fields(record) -> Mapping:
     """A record's fields by name: a `Record`'s own attribute dict, or the mapping itself. Each public function
-    takes it once and reads it with `_get` (a dict look-up; `getattr` after an `isinstance` per read cost more)."""
+    takes it once and reads it with `.get` (a dict look-up; `getattr` after an `isinstance` per read cost more), or
+    `_get` for a field whose default is not None."""
     return vars(record) if isinstance(record, Record) else record
 
 
-def _get(fields: Mapping, name: str, default=None):
+def _get(fields: Mapping, name: str, default):
+    """`fields[name]`, or `default` when it is missing or None."""
     value = fields.get(name)
     return default if value is None else value
 
