@@ -6,6 +6,7 @@ in the same run.
     uv run python benchmarks/build_throughput.py --unselected-share 0.9   # most posts of other subreddits, as real dumps
     uv run python benchmarks/build_throughput.py --all-configs   # every BLIFT config, as build-blift does by default
     uv run python benchmarks/build_throughput.py --rounds 3   # floor, build, floor three times: the median ratio
+    uv run python benchmarks/build_throughput.py --pushshift-fields   # lines as long as a real dump's
 
 Prints posts/s for both, their ratio (target >= 0.25, and >= 5,000 posts/s on 2 cores), the build's CPU time, and
 its peak RSS (largest process) for two dump sizes (target: not growing with the dump size). Each measurement runs in
@@ -39,6 +40,45 @@ WORDS = ("sunset harbour boat camera light colour sky city street dog cat mounta
          "photo picture beautiful amazing stunning old new red blue green golden quiet busy morning night").split()  # fmt: skip
 START = 1_546_300_800  # 2019-01-01
 COMMENTS_PER_POST = 3
+# the other fields of a 2021 Pushshift line (values typical of r/pics), which the build reads past: with them a
+# submission line is ~2.8 KB and a comment ~1 KB, as in the real dumps, instead of ~0.3 KB each
+PUSHSHIFT_SUBMISSION = {
+    "all_awardings": [], "allow_live_comments": False, "author_flair_css_class": None, "author_flair_richtext": [],
+    "author_flair_text": None, "author_flair_type": "text", "author_fullname": "t2_5x8k2l",
+    "author_patreon_flair": False, "author_premium": False, "awarders": [], "can_mod_post": False,
+    "contest_mode": False, "gildings": {}, "is_crosspostable": True, "is_meta": False, "is_original_content": False,
+    "is_reddit_media_domain": True,
+    "is_robot_indexable": True, "is_self": False, "is_video": False, "link_flair_background_color": "",
+    "link_flair_richtext": [], "link_flair_text_color": "dark", "link_flair_type": "text", "locked": False,
+    "media_only": False, "no_follow": False, "num_crossposts": 0, "parent_whitelist_status": "all_ads", "pinned": False,
+    "post_hint": "image", "pwls": 6, "removed_by_category": None, "retrieved_on": 1_622_000_000, "send_replies": True,
+    "spoiler": False, "stickied": False, "subreddit_id": "t5_2qh0u", "subreddit_subscribers": 29_000_000,
+    "subreddit_type": "public",
+    "thumbnail": "https://b.thumbs.redditmedia.com/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789.jpg",
+    "thumbnail_height": 140, "thumbnail_width": 140, "total_awards_received": 0, "treatment_tags": [],
+    "whitelist_status": "all_ads", "wls": 6,
+    "preview": {"enabled": True, "images": [{
+        "id": "Xy7kP2mQ9rT4vW8zA1bC3dE5fG6hJ0kL", "variants": {},
+        "source": {
+            "url": "https://preview.redd.it/abcdefghijklmnop.jpg?auto=webp&s=0123456789abcdef0123456789abcdef01234567",
+            "width": 3024, "height": 4032,
+        },
+        "resolutions": [{"url": f"https://preview.redd.it/abcdefghijklmnop.jpg?width={w}&crop=smart&auto=webp"
+                                "&s=0123456789abcdef0123456789abcdef01234567", "width": w, "height": w * 4 // 3}
+                        for w in (108, 216, 320, 640, 960, 1080)],
+    }]},
+}  # fmt: skip
+PUSHSHIFT_COMMENT = {
+    "all_awardings": [], "associated_award": None, "author_flair_background_color": None,
+    "author_flair_css_class": None, "author_flair_richtext": [], "author_flair_template_id": None,
+    "author_flair_text": None, "author_flair_text_color": None, "author_flair_type": "text",
+    "author_fullname": "t2_3j9x1q", "author_patreon_flair": False, "author_premium": False, "awarders": [],
+    "collapsed_because_crowd_control": None, "comment_type": None, "controversiality": 0, "distinguished": None,
+    "edited": False, "gilded": 0, "gildings": {}, "is_submitter": False, "locked": False, "no_follow": True,
+    "retrieved_on": 1_622_000_000, "score_hidden": False, "send_replies": True, "stickied": False,
+    "subreddit_id": "t5_2qh0u", "subreddit_name_prefixed": "r/pics", "subreddit_type": "public",
+    "top_awarded_type": None, "total_awards_received": 0, "treatment_tags": [],
+}  # fmt: skip
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -46,11 +86,13 @@ def sentence(rng: random.Random, n: int) -> str:
 
 
 def write_dump(
-    folder: Path, posts: int, comments_per_post: int = COMMENTS_PER_POST, seed: int = 0, unselected: float = 0.0
+    folder: Path, posts: int, comments_per_post: int = COMMENTS_PER_POST, seed: int = 0, unselected: float = 0.0,
+    pushshift_fields: bool = False,
 ) -> tuple[Path, Path]:
     """r/pics-style submissions and comments (.zst); about 1 in 10 posts is filtered out on the way. With
     `unselected` > 0, that share of the posts is of r/AskReddit (not selected, as most of a monthly Pushshift dump),
-    and every comment names its subreddit, as Pushshift's do."""
+    and every comment names its subreddit, as Pushshift's do. With `pushshift_fields`, every line also carries the
+    other fields of a real dump's line (`PUSHSHIFT_SUBMISSION`, `PUSHSHIFT_COMMENT`)."""
     rng = random.Random(seed)
     submissions, comments = folder / "RS.zst", folder / "RC.zst"
     with open_text(submissions) as rs, open_text(comments) as rc:
@@ -62,13 +104,13 @@ def write_dump(
                 "id": post_id, "subreddit": subreddit, "title": sentence(rng, 8), "author": f"user{rng.randrange(10**5)}",
                 "created_utc": START + i * 60, "score": rng.randrange(1, 50_000), "upvote_ratio": 0.8 + rng.random() / 5,
                 "over_18": rng.random() < 0.02, "url": f"https://i.redd.it/{post_id}.jpg", "domain": "i.redd.it",
-                "num_comments": comments_per_post, "selftext": "",
+                "num_comments": comments_per_post, "selftext": "", **(PUSHSHIFT_SUBMISSION if pushshift_fields else {}),
             }) + "\n")  # fmt: skip
             for j in range(comments_per_post):
                 rc.write(json.dumps({
                     "id": f"c{i:07d}{j}", "link_id": f"t3_{post_id}", "body": sentence(rng, rng.randrange(2, 25)),
                     "score": rng.randrange(0, 5000), "author": f"user{rng.randrange(10**5)}", "created_utc": START + i * 60,
-                    **tagged,
+                    **tagged, **(PUSHSHIFT_COMMENT if pushshift_fields else {}),
                 }) + "\n")  # fmt: skip
     return submissions, comments
 
@@ -142,6 +184,9 @@ def main() -> None:
                              "the targets are for the default, 0: every post goes through the whole pipeline")  # fmt: skip
     parser.add_argument("--all-configs", action="store_true",
                         help="build every BLIFT config (build-blift's default), not only `blift` (the targets' case)")  # fmt: skip
+    parser.add_argument("--pushshift-fields", action="store_true",
+                        help="lines of a real dump's size: every other field of a Pushshift line too (the targets "
+                             "are for the default, the fields the build reads and no more)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1,
                         help="floor, build, floor this many times per dump size: each round's ratio, and the median")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -160,7 +205,7 @@ def main() -> None:
         for posts in (args.posts // 2, args.posts):
             folder = Path(tmp) / f"dump{posts}"
             folder.mkdir()
-            rs, rc = write_dump(folder, posts, unselected=args.unselected_share)
+            rs, rc = write_dump(folder, posts, unselected=args.unselected_share, pushshift_fields=args.pushshift_fields)
             configs = "all" if args.all_configs else "blift"
             print(f"dump: {posts:,} posts + {posts * COMMENTS_PER_POST:,} comments (.zst)")
             ratios, peak = [], 0.0
