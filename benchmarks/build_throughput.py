@@ -208,12 +208,11 @@ def main() -> None:
             rs, rc = write_dump(folder, posts, unselected=args.unselected_share, pushshift_fields=args.pushshift_fields)
             configs = "all" if args.all_configs else "blift"
             print(f"dump: {posts:,} posts + {posts * COMMENTS_PER_POST:,} comments (.zst)")
-            ratios, peak = [], 0.0
+            ratios, peak, out = [], 0.0, folder / "out"
             for _ in range(args.rounds):
                 before, _ = measure("--child", "decode", str(rs), str(rc))
-                shutil.rmtree(folder / "out", ignore_errors=True)
-                out = str(folder / "out")
-                build, rss = measure("--child", "build", str(rs), str(rc), out, str(args.num_proc), configs)
+                shutil.rmtree(out, ignore_errors=True)  # else the build resumes the previous round's output
+                build, rss = measure("--child", "build", str(rs), str(rc), str(out), str(args.num_proc), configs)
                 peak = max(peak, rss)
                 after, _ = measure("--child", "decode", str(rs), str(rc))
                 floor = posts / min(before["seconds"], after["seconds"])
@@ -226,7 +225,7 @@ def main() -> None:
                       f"{build['cpu']:.1f} CPU-s, --num-proc {args.num_proc}, {configs} config"
                       f"{'s' if args.all_configs else ''}; steal {build['steal']:.0%})")
                 print(f"  ratio full / floor: {full / floor:.2f} (target >= 0.25; absolute target >= 5,000 posts/s)")
-            funnel = json.loads((folder / "out" / "funnel.json").read_text())
+            funnel = json.loads((out / "funnel.json").read_text())
             parse, _ = measure("--child", "parse", str(rs), str(rc))
             print(f"  kept {funnel['kept']['posts']:,} posts")
             if args.rounds > 1:

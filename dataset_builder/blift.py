@@ -89,7 +89,7 @@ def record_columns(records: list[Record]) -> pa.Table:
     per record, turned into columns afterwards, cost twice as much."""
     fields = [vars(record) for record in records]
     columns = dict(zip(FIELD_COLUMNS, zip(*map(itemgetter(*FIELD_COLUMNS.values()), fields))))
-    columns["like_percent"] = [None if ratio is None else 100.0 * ratio for ratio in columns["like_ratio"]]
+    columns["like_percent"] = [record.like_percent for record in records]
     columns["replay"] = [record.replay or [] for record in records]
     columns["replay_graph"] = [graph or [] for graph in columns["replay_graph"]]
     columns["comments"] = [[comment["text"] for comment in record.comments] for record in records]
