@@ -87,6 +87,17 @@ def test_comment_bot_deleted_nsfw():
     assert [c["text"] for c in kept] == ["a b c"] and dropped == {"fewer than 3 words": 1}
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["AutoModerator", "automoderator\n", "AUTOMODERATOR", "automoderator2", "xautomoderator", "RemindMeBot", "BOT",
+     "bot-watch", "my_bot_account", "robot_lover", "Bo t", "b0t", "ＢＯＴ", "ßbot", "İbot", "user123", "botanist"],
+)  # fmt: skip
+def test_bot_names_skipped_by_the_default_pattern_check_are_what_its_regex_says(name):
+    """`is_bot` answers most names without the default regex: its answer is the regex's (a custom one is run)."""
+    assert REDDIT.is_bot(name) == bool(re.match(DEFAULTS["reddit"].bot_pattern, name))
+    assert Filters(load_filter_configs(None, ["reddit.bot_pattern=^user"])["reddit"]).is_bot(name) == name.startswith("user")
+
+
 def test_comments_of_unselected_subreddits_are_dropped_with_their_posts(tmp_path):
     """Their own checks are not run (the two-word one would fail them): they count where their posts' comments do.
     Nor are a submission's: one lacking a field is not selected rather than bad input."""
