@@ -3,7 +3,7 @@
 The paper's filter is per post: a comment is redundant when it repeats a better-ranked comment of the same post.
 Fitting one `TfidfVectorizer` per post is slow (milliseconds per post), so a whole batch of posts is tokenized
 at once with `CountVectorizer`'s tokenization (lower-cased, its default token pattern), the terms get ids from one
-`pandas.factorize` (a C hash table; `CountVectorizer.fit_transform`'s Python vocabulary loop was the cost), and
+Arrow `dictionary_encode` (a C++ hash table; `CountVectorizer.fit_transform`'s Python vocabulary loop was the cost), and
 the per-post IDF (`smooth_idf`, l2 norm — what `TfidfVectorizer` fitted on that post alone computes) is applied
 with sparse algebra. Results do not depend on how posts are batched.
 """
@@ -14,7 +14,8 @@ import hashlib
 import re
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
@@ -22,29 +23,32 @@ from sklearn.preprocessing import normalize
 # characters starts and ends at word boundaries. Without the boundary checks it is a quarter faster.
 _TOKENIZE = re.compile(r"\w{2,}").findall
 # ASCII text is tokenized in bulk instead: this byte table lower-cases letters and blanks every other byte that is
-# not a word character, so a whitespace split finds the regex's runs (plus one-character ones, dropped by length).
-# NUL (the texts' separator) and the bytes of non-ASCII UTF-8 are kept.
+# not a word character, so splitting at spaces finds the regex's runs (plus one-character ones, dropped by length).
+# The bytes of non-ASCII UTF-8 are kept.
 _ASCII_WORDS = bytes(
-    c if c == 0 or c > 127 else ord(chr(c).lower()) if chr(c).isalnum() or chr(c) == "_" else ord(" ") for c in range(256)
+    c if c > 127 else ord(chr(c).lower()) if chr(c).isalnum() or chr(c) == "_" else ord(" ") for c in range(256)
 )
 
 
 def term_ids(texts: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
     """Every token of `texts` as (term id, text index), in text order, terms numbered by first appearance (what
-    `pd.factorize` of `[_TOKENIZE(t.lower()) for t in texts]`, flattened, gives); and the number of terms.
+    numbering `[_TOKENIZE(t.lower()) for t in texts]`, flattened, gives); and the number of terms.
 
-    The regex costs ~0.5 µs per token, most of the dedup. ASCII texts without NUL (nearly all) are joined and
-    split by `_ASCII_WORDS` in a few C calls for the whole batch; the others go through the regex and join the
-    batch as their tokens separated by spaces, which the byte table leaves as they are.
+    The regex costs ~0.5 µs per token, most of the dedup. ASCII texts without NUL (nearly all) are joined, put
+    through `_ASCII_WORDS` and split and numbered by Arrow, with no Python object per token; the others go through
+    the regex and join the batch as their tokens separated by spaces, which the byte table leaves as they are.
     """
     plain = [t if t.isascii() and "\x00" not in t else " ".join(_TOKENIZE(t.lower())) for t in texts]
-    joined = "\x00" + "\x00".join(plain)  # a separator before each text: the first word, term 0
-    words = joined.encode().translate(_ASCII_WORDS).replace(b"\x00", b" \x00 ").decode().split()
-    ids, vocabulary = pd.factorize(np.array(words, dtype=object))
-    text_of = np.cumsum(ids == 0) - 1  # separators up to each word
-    keep = np.fromiter(map(len, vocabulary), np.int64, len(vocabulary))[ids] >= 2  # no separators or 1-char runs
-    terms, kept_vocabulary = pd.factorize(ids[keep])
-    return terms, text_of[keep], len(kept_vocabulary)
+    data = "\x00".join([*plain, ""]).encode()  # NUL after each text: no text holds one
+    offsets = np.zeros(len(plain) + 1, np.int64)
+    offsets[1:] = np.flatnonzero(np.frombuffer(data, np.uint8) == 0) + 1
+    strings = pa.LargeStringArray.from_buffers(len(plain), pa.py_buffer(offsets), pa.py_buffer(data.translate(_ASCII_WORDS)))
+    runs = pc.ascii_split_whitespace(strings)
+    words = pc.list_flatten(runs)
+    keep = pc.greater_equal(pc.utf8_length(words), 2)  # characters, not bytes
+    terms = pc.dictionary_encode(words.filter(keep))  # ids by first appearance
+    text_of = pc.list_parent_indices(runs).filter(keep)
+    return terms.indices.to_numpy().astype(np.int64), text_of.to_numpy().astype(np.int64), len(terms.dictionary)
 
 
 def per_group_tfidf(groups: list[list[str]]) -> tuple[sp.csr_matrix, np.ndarray]:
