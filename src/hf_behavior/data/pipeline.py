@@ -49,7 +49,7 @@ SHARD_POSTS = 5_000
 NO_POST = "post filtered out or not in the dump"  # a comment's drop reason when its post is not staged
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS comments (post_key TEXT NOT NULL, score INTEGER, text TEXT, author TEXT);
+CREATE TABLE IF NOT EXISTS comments (post_key TEXT NOT NULL, score INTEGER, text TEXT);
 CREATE TABLE IF NOT EXISTS progress (job TEXT PRIMARY KEY, done INTEGER, finished INTEGER, funnel TEXT);
 """
 
@@ -126,7 +126,7 @@ class _Stager:
         if rules.config.dedup_media:
             record.media_hash = content_hash(record.media_path, record.media_url)
         record.comments = []
-        rows = [(record.key, c["score"], c["text"], c.get("author")) for c in comments]
+        rows = [(record.key, c["score"], c["text"]) for c in comments]
         return record.key, record.media_hash, record.to_json(), rows, origin
 
     def unselected(self, obj: dict) -> bool:
@@ -136,8 +136,8 @@ class _Stager:
         return type(subreddit) is str and self.filters["reddit"].unselected_subreddit(subreddit)
 
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
-        """A Reddit comment line (already counted as input) as a database row `(post key, score, text, author)`,
-        or None when dropped. Its file:line is spelled out only for a drop: comments are most of the lines.
+        """A Reddit comment line (already counted as input) as a database row `(post key, score, text)`, or None
+        when dropped (its author is only read by the filters). Its file:line is spelled out only for a drop: comments are most of the lines.
 
         A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks or
         the database's look-up."""
@@ -145,15 +145,15 @@ class _Stager:
             funnel.drop("comments", "post dropped", NO_POST)
             return None
         try:
-            row = reddit.comment_to_row(obj)
+            key, score, text, author = reddit.comment_to_row(obj)
         except Dropped as drop:
             funnel.drop("comments", drop.stage, str(drop), where=_where(f"{path}:{line_no}", drop), error=drop.error)
             return None
-        reason = self.filters["reddit"].comment_reason(row[2], row[3])
+        reason = self.filters["reddit"].comment_reason(text, author)
         if reason is not None:
             funnel.drop("comments", "comment filters", reason)
             return None
-        return row
+        return key, score, text
 
     @_collector_paused()
     def block(
@@ -243,7 +243,7 @@ class _Ingest:
         self.db.executemany("INSERT OR IGNORE INTO posts VALUES (?, ?, ?)", [row[:3] for row in staged])
         if self.db.total_changes - before < len(staged):
             staged = [row for row in staged if not self._duplicate(*row)]
-        self.db.executemany("INSERT INTO comments VALUES (?, ?, ?, ?)", [c for row in staged for c in row[3]])
+        self.db.executemany("INSERT INTO comments VALUES (?, ?, ?)", [c for row in staged for c in row[3]])
 
     def _duplicate(self, key: str, media_hash: str | None, payload: str, comments: list, origin: str) -> bool:
         """Whether the insert turned this post away (its key holds another payload, or it is not there)."""
@@ -259,7 +259,7 @@ class _Ingest:
         """Insert comment rows whose post is in the database; the others are drops."""
         before = self.db.total_changes
         self.db.executemany(
-            "INSERT INTO comments SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM posts WHERE key = ?1)", rows
+            "INSERT INTO comments SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM posts WHERE key = ?1)", rows
         )
         missing = len(rows) - (self.db.total_changes - before)
         self.funnel.drop("comments", "post dropped", NO_POST, missing)
@@ -459,11 +459,11 @@ def _finalize_shard(args) -> None:
     by_key = {record.key: record for record in posts}
     # in the order of the posts and of the index (its entries of one post: best score first, then by rowid)
     query = (
-        "SELECT c.post_key, c.score, c.text, c.author FROM posts p JOIN comments c ON c.post_key = p.key "
+        "SELECT c.post_key, c.score, c.text FROM posts p JOIN comments c ON c.post_key = p.key "
         "WHERE p.rowid >= ? AND p.rowid < ? ORDER BY p.rowid, c.score DESC, c.rowid"
     )
-    for key, score, text, author in db.execute(query, (lo, hi)):
-        by_key[key].comments.append({"text": text, "score": score, "author": author})
+    for key, score, text in db.execute(query, (lo, hi)):
+        by_key[key].comments.append({"text": text, "score": score})
     db.close()
 
     survivors = []  # (record, its family's config) in post order

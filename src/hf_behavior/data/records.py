@@ -92,7 +92,9 @@ class Record:
     nsfw: bool = False
     asr: str | None = None
     heatmap: list[dict] | None = None  # replay graph: [{"start", "end", "value"}]
-    comments: list[dict] = field(default_factory=list)  # [{"text", "score", "author"}], best first after filtering
+    # [{"text", "score", "author"}] as read, [{"text", "score"}] once staged (the author only matters to the filters),
+    # best first after filtering
+    comments: list[dict] = field(default_factory=list)
     scenes: list[dict] = field(default_factory=list)  # verbalization sidecar scenes
 
     @property
