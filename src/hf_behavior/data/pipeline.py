@@ -492,9 +492,11 @@ def _finalize_shard(args) -> None:
         if not group or threshold is None:
             continue
         flags = near_duplicates([[c["text"] for c in r.comments] for r in group], threshold)
+        reason = f"TF-IDF similarity >= {threshold:g}"
         for record, flagged in zip(group, flags):
-            funnel.drop("comments", "comment dedup", f"TF-IDF similarity >= {threshold:g}", sum(flagged))
-            record.comments = [c for c, dup in zip(record.comments, flagged) if not dup]
+            if any(flagged):  # a few posts: the others' comments stay as they are
+                funnel.drop("comments", "comment dedup", reason, sum(flagged))
+                record.comments = [c for c, dup in zip(record.comments, flagged) if not dup]
 
     kept = []
     for record, cfg in survivors:
