@@ -95,7 +95,8 @@ def test_comment_bot_deleted_nsfw():
 def test_bot_names_skipped_by_the_default_pattern_check_are_what_its_regex_says(name):
     """`is_bot` answers most names without the default regex: its answer is the regex's (a custom one is run)."""
     assert REDDIT.is_bot(name) == bool(re.match(DEFAULTS["reddit"].bot_pattern, name))
-    assert Filters(load_filter_configs(None, ["reddit.bot_pattern=^user"])["reddit"]).is_bot(name) == name.startswith("user")
+    custom = Filters(load_filter_configs(None, ["reddit.bot_pattern=^user"])["reddit"])
+    assert custom.is_bot(name) == name.startswith("user")
 
 
 def test_comments_of_unselected_subreddits_are_dropped_with_their_posts(tmp_path):

@@ -42,7 +42,8 @@ def term_ids(texts: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
     data = "\x00".join([*plain, ""]).encode()  # NUL after each text: no text holds one
     offsets = np.zeros(len(plain) + 1, np.int64)
     offsets[1:] = np.flatnonzero(np.frombuffer(data, np.uint8) == 0) + 1
-    strings = pa.LargeStringArray.from_buffers(len(plain), pa.py_buffer(offsets), pa.py_buffer(data.translate(_ASCII_WORDS)))
+    text = pa.py_buffer(data.translate(_ASCII_WORDS))  # the NULs become spaces: the offsets keep the texts apart
+    strings = pa.LargeStringArray.from_buffers(len(plain), pa.py_buffer(offsets), text)
     runs = pc.ascii_split_whitespace(strings)
     words = pc.list_flatten(runs)
     keep = pc.greater_equal(pc.utf8_length(words), 2)  # characters, not bytes

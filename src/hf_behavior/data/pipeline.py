@@ -137,7 +137,8 @@ class _Stager:
 
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
         """A Reddit comment line (already counted as input) as a database row `(post key, score, text)`, or None
-        when dropped (its author is only read by the filters). Its file:line is spelled out only for a drop: comments are most of the lines.
+        when dropped (its author is only read by the filters). Its file:line is spelled out only for a drop:
+        comments are most of the lines.
 
         A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks or
         the database's look-up."""
