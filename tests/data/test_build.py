@@ -3,6 +3,7 @@
 import gc
 import json
 import shutil
+import sqlite3
 
 import datasets
 import pytest
@@ -153,6 +154,16 @@ def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_p
     assert sorted(load(out, "blift")["id"]) == sorted(load(built, "blift")["id"])
     # a different filter setting must not silently reuse the staged data
     assert main(cli_args(raw, out, "--configs", "blift", "--filter", "youtube.min_views=5")) == 2
+
+
+def test_a_staging_database_of_an_earlier_version_resumes(raw, built, tmp_path):
+    """Its comments table also has an author column (staged comments no longer keep one): the inserts name theirs."""
+    out = tmp_path / "older"
+    (out / WORK).mkdir(parents=True)
+    with sqlite3.connect(out / WORK / "staging.sqlite") as db:
+        db.execute("CREATE TABLE comments (post_key TEXT NOT NULL, score INTEGER, text TEXT, author TEXT)")
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "blift")) == 0
+    assert sorted(load(out, "blift")["id"]) == sorted(load(built, "blift")["id"])
 
 
 def test_a_rerun_over_changed_input_files_is_refused(raw, tmp_path, capsys):

@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, 
 CREATE TABLE IF NOT EXISTS comments (post_key TEXT NOT NULL, score INTEGER, text TEXT);
 CREATE TABLE IF NOT EXISTS progress (job TEXT PRIMARY KEY, done INTEGER, finished INTEGER, funnel TEXT);
 """
+# named, so that a staging database of an earlier version (whose comments also had an author column) resumes
+COMMENT_COLUMNS = "comments (post_key, score, text)"
 
 
 @dataclass
@@ -244,7 +246,7 @@ class _Ingest:
         self.db.executemany("INSERT OR IGNORE INTO posts VALUES (?, ?, ?)", [row[:3] for row in staged])
         if self.db.total_changes - before < len(staged):
             staged = [row for row in staged if not self._duplicate(*row)]
-        self.db.executemany("INSERT INTO comments VALUES (?, ?, ?)", [c for row in staged for c in row[3]])
+        self.db.executemany(f"INSERT INTO {COMMENT_COLUMNS} VALUES (?, ?, ?)", [c for row in staged for c in row[3]])
 
     def _duplicate(self, key: str, media_hash: str | None, payload: str, comments: list, origin: str) -> bool:
         """Whether the insert turned this post away (its key holds another payload, or it is not there)."""
@@ -260,7 +262,7 @@ class _Ingest:
         """Insert comment rows whose post is in the database; the others are drops."""
         before = self.db.total_changes
         self.db.executemany(
-            "INSERT INTO comments SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM posts WHERE key = ?1)", rows
+            f"INSERT INTO {COMMENT_COLUMNS} SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM posts WHERE key = ?1)", rows
         )
         missing = len(rows) - (self.db.total_changes - before)
         self.funnel.drop("comments", "post dropped", NO_POST, missing)
