@@ -1,3 +1,5 @@
+import random
+
 from hf_behavior.data import templates as T
 from hf_behavior.data.records import Record
 from hf_behavior.evaluation.parsing import parse_behavior_answer
@@ -122,3 +124,22 @@ def test_salicon_listings():
     region = T.salicon_region_messages(image, list(T.REGION_NAMES))
     assert '"upper-left", "upper-center"' in region[1]["content"][0]["text"]
     assert region[1]["content"][1] == {"type": "image", "path": "/coco/1.jpg"}
+
+
+def test_one_line_is_split_and_join_with_a_fast_path_for_text_already_so():
+    texts = ["plain words", "", " ", "a  b", " lead", "trail ", "tab\there", "line\nbreak", "nbsp\u00a0here",
+             "ideographic\u3000space", "file\x1cseparator", "unit\x1fsep", "next\x85line", "para\u2029sep",
+             "zero\u200bwidth", "émoji 🎉 ok", "mongolian\u180evowel"]  # fmt: skip
+    for text in texts:
+        assert T.one_line(text) == " ".join(text.split()), repr(text)
+    # the fast path's premise: no whitespace character but the space is printable
+    assert [chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c).isprintable()] == [" "]
+
+
+def test_format_number_keeps_round_then_g():
+    rng = random.Random(0)
+    values = [0, 0.0, -0.0, 94, 3.25, 0.5, 2.675, 0.005, 0.015, 9999.995, 9999.994, 1e-9, 12345.678, 1e7, -3.456,
+              True, *(rng.uniform(0, 100) for _ in range(3000)), *(rng.uniform(0, 10_000) for _ in range(3000)),
+              *(rng.randrange(0, 10**6) / 1000 for _ in range(3000))]  # fmt: skip
+    for value in values:
+        assert T.format_number(value) == format(round(float(value), 2), "g"), value

@@ -59,8 +59,21 @@ def _replay(fields: Mapping) -> list[float] | None:
     return values if values and all(v is not None for v in values) else None
 
 
+def one_line(text: str) -> str:
+    """`text` with its whitespace runs made single spaces and its ends trimmed (a comment, ASR or title quoted on one
+    line). Text that needs none of it (no space at either end, none doubled, no other whitespace: `isprintable` is
+    False for every whitespace character but the space) is returned as it is, unsplit: splitting and joining each
+    comment was a fifth of Listing 1's time."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
+    return " ".join(text.split())
+
+
 def format_number(value: float) -> str:
-    """Two decimals at most, no trailing zeros: 3.25, 94, 0.5."""
+    """Two decimals at most, no trailing zeros: 3.25, 94, 0.5. Below 10,000 (percentages, replay values) `%.2f` gives
+    the same digits as rounding and then `g` (6 significant digits) does, with one decimal conversion instead of two."""
+    if 0 <= value < 10_000:
+        return ("%.2f" % value).rstrip("0").rstrip(".")
     return format(round(float(value), 2), "g")
 
 
@@ -99,7 +112,7 @@ def intro(record, with_title: bool = True) -> str:
         text = f"The {kind}{titled}." if with_title else f"The {kind} is given."
     asr = fields.get("asr")
     if asr and kind == "video":
-        text += f' The audio in the {"ad" if brand else "video"} says "{" ".join(asr.split())}".'
+        text += f' The audio in the {"ad" if brand else "video"} says "{one_line(asr)}".'
     return text
 
 
@@ -136,7 +149,7 @@ def _behavior_questions(kind: str, likes: bool, comments: bool, replay: bool) ->
 
 def _clause(text: str) -> str:
     """A caption as the object of "The scene shows ...": first letter lower-cased (not acronyms), no final stop."""
-    text = " ".join(str(text).split()).rstrip(".")
+    text = one_line(str(text)).rstrip(".")
     first = text.split(" ", 1)[0]
     if first[:1].isupper() and (len(first) == 1 or first[1:].islower()):
         text = text[0].lower() + text[1:]
@@ -180,7 +193,7 @@ def _behavior_answer(kind: str, like_percent: float | None, comments: list[dict]
         lines.append(liked + (", and the popular comments could be:" if comments else "."))
     elif comments:
         lines.append(f"The popular comments on the {kind} could be:")
-    lines += [f'{i}. "{" ".join(c["text"].split())}"' for i, c in enumerate(comments, start=1)]
+    lines += [f'{i}. "{one_line(c["text"])}"' for i, c in enumerate(comments, start=1)]
     if replay is not None:
         lines.append("The replay values for each scene would be:")
         lines += [f"Scene {i}: {format_number(v)}" for i, v in enumerate(replay, start=1)]
@@ -244,7 +257,7 @@ def comments_messages(record) -> list[dict] | None:
 def titles_messages(record) -> list[dict] | None:
     """Table 10, BLIFT[Titles]: the title is withheld from the prompt and asked for."""
     fields = _fields(record)
-    answer = f'The title of the {_get(fields, "media_kind", "video")} would be "{" ".join(_get(fields, "title", "").split())}".'
+    answer = f'The title of the {_get(fields, "media_kind", "video")} would be "{one_line(_get(fields, "title", ""))}".'
     return _behavior_chat(fields, likes=False, comments=False, replay=False, with_title=False, extra_answer=answer)
 
 
@@ -272,7 +285,7 @@ def _m3l_chat(record, task: str, fields: str, review: str, given: str, target: s
         f"You are content creating wizard. Today I challenge you to predict {task} that was posted in the past. "
         f"I'll provide you with the following information regarding the post:\n\n{fields}\n\n"
         f"{review.format(kind=kind)}\n\nNow given the {kind},\n\n"
-        + _m3l_metadata(post, given.format(likes=likes, caption=" ".join(_get(post, "title", "").split())))
+        + _m3l_metadata(post, given.format(likes=likes, caption=one_line(_get(post, "title", ""))))
         + f"\n\n{target}: [MASK]"
     )
     return _chat(user, post, f"{target}: {answer(post)}", system=None)
@@ -289,7 +302,7 @@ def content_simulation_messages(record) -> list[dict] | None:
         "better caption.",
         given="Likes received is {likes}.",
         target="Predicted Caption",
-        answer=lambda r: " ".join(_get(r, "title", "").split()),
+        answer=lambda r: one_line(_get(r, "title", "")),
     )
 
 
