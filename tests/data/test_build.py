@@ -166,6 +166,19 @@ def test_a_staging_database_of_an_earlier_version_resumes(raw, built, tmp_path):
     assert sorted(load(out, "blift")["id"]) == sorted(load(built, "blift")["id"])
 
 
+def test_shard_funnels_of_an_earlier_version_resume_with_their_joined_comments_counted(raw, built, tmp_path):
+    """The comments that join no post are the staged ones that no shard joined: a shard finalized by an earlier
+    version, whose funnel lacks its count of them, has it counted in the database."""
+    out = tmp_path / "older"
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "blift")) == 0
+    funnel = json.loads((built / "funnel.json").read_text())
+    assert funnel["dropped"]["comments"]["post dropped"][pipeline.NO_POST] > 0
+    for path in (out / WORK / "records").glob("*.funnel.json"):
+        path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != pipeline.JOINED}))
+    assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "blift")) == 0
+    assert json.loads((out / "funnel.json").read_text()) == funnel
+
+
 def test_a_rerun_over_changed_input_files_is_refused(raw, tmp_path, capsys):
     """A resumed build continues from the positions it staged, which over changed files are other items (a yt-dlp
     download still adding videos to the folder shifted the YouTube job's); the same files resume."""

@@ -117,7 +117,11 @@ def test_comments_of_unselected_subreddits_are_dropped_with_their_posts(tmp_path
     configs["reddit"].require_media = False
     pipeline.ingest(inputs, configs, tmp_path)
     funnel = pipeline.ingest_funnel(tmp_path).to_dict()
-    assert funnel["inputs"]["comments"] == 5 and funnel["kept"]["comments"] == 2
+    # the comment with no subreddit field is staged: that its post is not is found when they are joined
+    assert funnel["inputs"]["comments"] == 5 and funnel["kept"]["comments"] == 3
+    assert funnel["dropped"]["comments"] == {"post dropped": {pipeline.NO_POST: 2}}
+    funnel = pipeline.ingest_funnel(tmp_path).merge(pipeline.finalize(tmp_path, configs, None)).to_dict()
+    assert funnel["kept"]["comments"] == 2
     assert funnel["dropped"]["comments"] == {"post dropped": {pipeline.NO_POST: 3}}
     assert funnel["dropped"]["posts"] == {"post filters": {"subreddit not selected": 2}} and funnel["errors"] == {}
 

@@ -3,13 +3,14 @@
 1. `ingest` streams every input file once (posts first, then Reddit comments), applies the per-item filters and
    writes survivors to a SQLite staging database in the work folder. Lines (and YouTube info files) are parsed
    and filtered in blocks (in `num_proc` processes, results taken in file order); the main process does the
-   inserts. Duplicate posts and duplicate media are caught by unique keys; comments are matched to posts by key.
+   inserts. Duplicate posts and duplicate media are caught by unique keys.
    About every `CHECKPOINT_LINES` lines (`CHECKPOINT_VIDEOS` info files) the rows and the job's funnel counts are
    committed together, so an interrupted build resumes at the last checkpoint.
 2. `finalize` reads the staging database in fixed shards of posts (in `num_proc` processes): joins
    verbalization sidecars, applies the duration filter, TF-IDF comment dedup, top-k and the minimum number of
    comments, and writes `records/<shard>.jsonl` (and, given a `render`, the export's tables of it) + its funnel.
-   Finished shards are skipped on resume.
+   Finished shards are skipped on resume. Comments are joined to their posts here, by key; those that join none
+   (their post was filtered out or is not in the dumps) are counted as drops at the end.
 Memory stays flat in the dump size: only a few blocks of lines, one checkpoint's rows or one shard are held at
 a time (and SQLite's page cache, capped at 64 MiB).
 """
@@ -46,14 +47,15 @@ BLOCK_VIDEOS = 8  # YouTube info files staged per task (one holds up to megabyte
 # the other processes must have work queued meanwhile
 BLOCKS_IN_FLIGHT = 4
 SHARD_POSTS = 5_000
+JOINED = "joined_comments"  # a finalized shard's count of the staged comments its posts have
 NO_POST = "post filtered out or not in the dump"  # a comment's drop reason when its post is not staged
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS comments (post_key TEXT NOT NULL, score INTEGER, text TEXT);
 CREATE TABLE IF NOT EXISTS progress (job TEXT PRIMARY KEY, done INTEGER, finished INTEGER, funnel TEXT);
 """
-# named, so that a staging database of an earlier version (whose comments also had an author column) resumes
-COMMENT_COLUMNS = "comments (post_key, score, text)"
+# columns named, so that a staging database of an earlier version (whose comments also had an author column) resumes
+INSERT_COMMENTS = "INSERT INTO comments (post_key, score, text) VALUES (?, ?, ?)"
 
 
 @dataclass
@@ -246,7 +248,7 @@ class _Ingest:
         self.db.executemany("INSERT OR IGNORE INTO posts VALUES (?, ?, ?)", [row[:3] for row in staged])
         if self.db.total_changes - before < len(staged):
             staged = [row for row in staged if not self._duplicate(*row)]
-        self.db.executemany(f"INSERT INTO {COMMENT_COLUMNS} VALUES (?, ?, ?)", [c for row in staged for c in row[3]])
+        self.store_comments([c for row in staged for c in row[3]])
 
     def _duplicate(self, key: str, media_hash: str | None, payload: str, comments: list, origin: str) -> bool:
         """Whether the insert turned this post away (its key holds another payload, or it is not there)."""
@@ -259,13 +261,9 @@ class _Ingest:
         return True
 
     def store_comments(self, rows: list[tuple]) -> None:
-        """Insert comment rows whose post is in the database; the others are drops."""
-        before = self.db.total_changes
-        self.db.executemany(
-            f"INSERT INTO {COMMENT_COLUMNS} SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM posts WHERE key = ?1)", rows
-        )
-        missing = len(rows) - (self.db.total_changes - before)
-        self.funnel.drop("comments", "post dropped", NO_POST, missing)
+        """Insert comment rows. Whether a Reddit comment's post is staged is not looked up here (that look-up was
+        nearly half of a comment's insert): `finalize` counts the comments that join no post as drops."""
+        self.db.executemany(INSERT_COMMENTS, rows)
 
     # ---- one job = one file (or the list of YouTube info files) ------------------------------------------
 
@@ -468,6 +466,7 @@ def _finalize_shard(args) -> None:
     for key, score, text in db.execute(query, (lo, hi)):
         by_key[key].comments.append({"text": text, "score": score})
     db.close()
+    joined = sum(len(record.comments) for record in posts)
 
     survivors = []  # (record, its family's config) in post order
     groups: dict[str, list[Record]] = {name: [] for name in filters}  # the same records by family, for the dedup
@@ -519,7 +518,8 @@ def _finalize_shard(args) -> None:
     with open(tmp, "w", encoding="utf-8") as out:
         out.writelines(record.to_json() + "\n" for record in kept)
     os.replace(tmp, Path(out_dir) / f"{index:05d}.jsonl")
-    (Path(out_dir) / f"{index:05d}.funnel.json").write_text(json.dumps(funnel.to_dict()))
+    # with the number of staged comments that joined the shard's posts: the others joined none (`finalize`)
+    (Path(out_dir) / f"{index:05d}.funnel.json").write_text(json.dumps({**funnel.to_dict(), JOINED: joined}))
 
 
 def finalize(
@@ -553,10 +553,20 @@ def finalize(
             bar.update()
     bar.close()
     # merged in shard order, so the funnel's examples and ties are the same for any num_proc and after a resume
-    funnel = Funnel()
-    for path in stats_path.values():
-        funnel.merge(Funnel.from_dict(json.loads(path.read_text())))
+    funnel, joined = Funnel(), 0
+    with sqlite3.connect(db_path) as db:
+        for shard in shards:
+            stats = json.loads(stats_path[shard[1]].read_text())
+            funnel.merge(Funnel.from_dict(stats))
+            joined += stats[JOINED] if JOINED in stats else _joined_comments(db, *shard[2:4])  # an earlier version's
+        staged = db.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
+    funnel.drop("comments", "post dropped", NO_POST, staged - joined)
     return funnel
+
+
+def _joined_comments(db: sqlite3.Connection, lo: int, hi: int) -> int:
+    query = "SELECT COUNT(*) FROM posts p JOIN comments c ON c.post_key = p.key WHERE p.rowid >= ? AND p.rowid < ?"
+    return db.execute(query, (lo, hi)).fetchone()[0]
 
 
 def record_shards(work_dir: Path) -> list[str]:
