@@ -15,6 +15,9 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from .records import Record
@@ -125,6 +128,9 @@ class Filters:
         self.subreddits = None if config.subreddits is None else {s.lower() for s in config.subreddits}
         self.nsfw_words = load_word_list(config.nsfw_words_file)
         self._nsfw_ascii = frozenset(w.encode() for w in self.nsfw_words if w.isascii())  # others match no word
+        # (only words of word characters can be found: the others hold what the split cuts at)
+        findable = sorted(w.decode() for w in self._nsfw_ascii if not w.translate(None, _WORD_BYTES))
+        self._nsfw_pattern = f"(?:^| )(?:{'|'.join(map(re.escape, findable))})(?: |$)" if findable else None
         self.bot = re.compile(config.bot_pattern) if config.bot_pattern else None
         self._default_bot = config.bot_pattern == DEFAULT_BOT_PATTERN
         self.excluded = {c.lower() for c in config.excluded_categories}
@@ -137,6 +143,19 @@ class Filters:
             return False
         words = text.lower().encode("ascii", "replace").translate(_NON_WORD_TO_SPACE).split()
         return not self._nsfw_ascii.isdisjoint(words)
+
+    def nsfw_flags(self, texts: list[str]) -> list[bool]:
+        """`has_nsfw_words` of each of the `texts`, all looked up at once: their words cut out as there, then one
+        RE2 pattern of the listed words between spaces run over all of them in Arrow (a split and a set look-up per
+        comment were a third of staging one)."""
+        if not texts or self._nsfw_pattern is None:
+            return [False] * len(texts)
+        lowered = [text.lower() for text in texts]
+        offsets = np.zeros(len(texts) + 1, np.int64)  # one byte per character once encoded: offsets are lengths
+        np.cumsum(np.fromiter(map(len, lowered), np.int64, len(texts)), out=offsets[1:])
+        data = "".join(lowered).encode("ascii", "replace").translate(_NON_WORD_TO_SPACE)
+        words = pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(data))
+        return pc.match_substring_regex(words, self._nsfw_pattern).to_pylist()
 
     def is_bot(self, author: str | None) -> bool:
         if not author or self.bot is None:
@@ -191,8 +210,9 @@ class Filters:
             return f"video longer than {limit:g} s"
         return None
 
-    def comment_reason(self, text: str, author: str | None) -> str | None:
-        """Why one comment is dropped before dedup (None = keep)."""
+    def comment_reason(self, text: str, author: str | None, nsfw: bool | None = None) -> str | None:
+        """Why one comment is dropped before dedup (None = keep); `nsfw`: whether its text `has_nsfw_words`, when
+        that is known (`comment_reasons`)."""
         cfg = self.config
         if cfg.drop_deleted and (text.strip() in DELETED_MARKERS or author in DELETED_MARKERS):
             return "deleted/removed comment"
@@ -203,16 +223,22 @@ class Filters:
             return f"fewer than {cfg.min_comment_words} words"
         if cfg.max_comment_words is not None and words > cfg.max_comment_words:
             return f"more than {cfg.max_comment_words} words"
-        if self.has_nsfw_words(text):
+        if self.has_nsfw_words(text) if nsfw is None else nsfw:
             return "nsfw words"
         return None
+
+    def comment_reasons(self, texts: list[str], authors: list[str | None]) -> list[str | None]:
+        """`comment_reason` of each of many comments, their NSFW words looked up all at once (`nsfw_flags`)."""
+        return list(map(self.comment_reason, texts, authors, self.nsfw_flags(texts)))
 
     def screen_comments(self, comments: list[dict]) -> tuple[list[dict], dict[str, int]]:
         """Comments that pass `comment_reason`, and the drop counts by reason (a dict: a `Counter` for the empty
         comment list of every Reddit post cost more than the loop)."""
         kept, dropped = [], {}
-        for comment in comments:
-            reason = self.comment_reason(comment["text"], comment.get("author"))
+        if not comments:
+            return kept, dropped
+        reasons = self.comment_reasons([c["text"] for c in comments], [c.get("author") for c in comments])
+        for comment, reason in zip(comments, reasons):
             if reason is None:
                 kept.append(comment)
             else:

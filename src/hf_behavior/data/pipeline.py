@@ -140,9 +140,9 @@ class _Stager:
         return type(subreddit) is str and self.filters["reddit"].unselected_subreddit(subreddit)
 
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
-        """A Reddit comment line (already counted as input) as a database row `(post key, score, text)`, or None
-        when dropped (its author is only read by the filters). Its file:line is spelled out only for a drop:
-        comments are most of the lines.
+        """A Reddit comment line (already counted as input) as `(post key, score, text, author)` for the comment
+        filters (`screen`), or None when dropped. Its file:line is spelled out only for a drop: comments are most of
+        the lines.
 
         A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks or
         the database's look-up."""
@@ -154,11 +154,19 @@ class _Stager:
         except Dropped as drop:
             funnel.drop("comments", drop.stage, str(drop), where=_where(f"{path}:{line_no}", drop), error=drop.error)
             return None
-        reason = self.filters["reddit"].comment_reason(text, author)
-        if reason is not None:
-            funnel.drop("comments", "comment filters", reason)
-            return None
-        return key, score, text
+        return key, score, text, author
+
+    def screen(self, comments: list[tuple], funnel: Funnel) -> list[tuple]:
+        """The database rows `(post key, score, text)` of the `comment` tuples the comment filters keep, filtered
+        all at once (the author is only read here)."""
+        reasons = self.filters["reddit"].comment_reasons([c[2] for c in comments], [c[3] for c in comments])
+        rows = []
+        for comment, reason in zip(comments, reasons):
+            if reason is None:
+                rows.append(comment[:3])
+            else:
+                funnel.drop("comments", "comment filters", reason)
+        return rows
 
     @_collector_paused()
     def block(
@@ -193,6 +201,8 @@ class _Stager:
                 row = self.post(lambda: jsonl.item_to_record(obj, origin, base, needs_media), origin, len(raw_comments), funnel)
             if row is not None:
                 staged.append(row)
+        if kind == "comments":
+            staged = self.screen(staged, funnel)
         funnel.add_input(unit, inputs)
         if end is not None:
             _unreadable(funnel, unit, end)
