@@ -36,7 +36,7 @@ from .dedup import content_hash, near_duplicates
 from .filters import UNSELECTED_SUBREDDIT, FilterConfig, Filters, family
 from .media import FolderListing, MediaIndex
 from .reader import LineError, iter_line_blocks, parse_line, read_json_file
-from .records import Dropped, MissingField, Record, json_line, optional, optional_number, optional_strings, require
+from .records import Dropped, MissingField, Record, optional, optional_number, optional_strings, require
 from .report import Funnel
 
 CHECKPOINT_LINES = 100_000  # a commit writes every page it touched: fewer commits, less writing; ~1 s redone on resume
@@ -525,7 +525,8 @@ def _finalize_shard(args) -> None:
         render(kept, f"{index:05d}")
     os.makedirs(out_dir, exist_ok=True)
     tmp = Path(out_dir) / f"{index:05d}.jsonl.tmp"
-    tmp.write_bytes(b"".join([json_line(vars(record)) for record in kept]))
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.writelines(record.to_json() + "\n" for record in kept)
     os.replace(tmp, Path(out_dir) / f"{index:05d}.jsonl")
     # with the number of staged comments that joined the shard's posts: the others joined none (`finalize`)
     (Path(out_dir) / f"{index:05d}.funnel.json").write_text(json.dumps({**funnel.to_dict(), JOINED: joined}))

@@ -37,15 +37,6 @@ def json_text(value) -> str:
         return _stdlib_json_text(value)
 
 
-def json_line(value) -> bytes:
-    """`json_text(value)` and a newline as UTF-8: a JSON Lines line, written with no `str` in between (decoding
-    orjson's bytes and encoding them again for the file was a quarter of writing a record shard)."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
-    except TypeError:
-        return (_stdlib_json_text(value) + "\n").encode()
-
-
 class Dropped(Exception):
     """A raw item that does not become a record: `stage` and reason (the message) go to the funnel report."""
 
