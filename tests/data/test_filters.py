@@ -210,7 +210,19 @@ def test_nsfw_words_are_the_lowercased_runs_of_letters_digits_and_apostrophes():
     pieces = listed + ["a", "s", "'", "-", " ", "\n", "\u212a", "İ", "é", "ß", "_", "0", "\u00a0", "ﬁ", "?", "\udcff"]
     rng = random.Random(0)
     texts = ["".join(rng.choices(pieces, k=rng.randrange(0, 6))) for _ in range(20_000)]
-    expected = {i for i, text in enumerate(texts) if not REDDIT.nsfw_words.isdisjoint(re.findall(r"[a-z0-9']+", text.lower()))}
+    words = [re.findall(r"[a-z0-9']+", text.lower()) for text in texts]
+    expected = {i for i, found in enumerate(words) if not REDDIT.nsfw_words.isdisjoint(found)}
     assert {i for i, text in enumerate(texts) if REDDIT.has_nsfw_words(text)} == expected
     assert {i for i, flag in enumerate(REDDIT.nsfw_flags(texts)) if flag} == expected  # all texts looked up at once
     assert 0 < len(expected) < len(texts) and REDDIT.nsfw_flags([]) == []
+
+
+def test_listed_words_that_hold_a_non_word_character_are_never_found(tmp_path):
+    """The split cuts at what is not [a-z0-9'], so "f-ck" can match no word of a text: not in bulk either."""
+    (tmp_path / "words.txt").write_text("f-ck\nsexy\n")
+    rules = Filters(load_filter_configs(None, [f"reddit.nsfw_words_file={tmp_path / 'words.txt'}"])["reddit"])
+    texts = ["what the f-ck", "so SEXY.", "sexy-ish", "plain text"]
+    assert [rules.has_nsfw_words(text) for text in texts] == rules.nsfw_flags(texts) == [False, True, True, False]
+    (tmp_path / "words.txt").write_text("f-ck\n")
+    rules = Filters(load_filter_configs(None, [f"reddit.nsfw_words_file={tmp_path / 'words.txt'}"])["reddit"])
+    assert rules.nsfw_flags(texts) == [False] * 4

@@ -144,8 +144,8 @@ class _Stager:
         filters (`screen`), or None when dropped. Its file:line is spelled out only for a drop: comments are most of
         the lines.
 
-        A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks or
-        the database's look-up."""
+        A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks and
+        not staged."""
         if self.unselected(obj):
             funnel.drop("comments", "post dropped", NO_POST)
             return None
