@@ -71,8 +71,11 @@ class Inputs:
 
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path)
-    # a 64 MiB page cache keeps the unique-key indexes' inserts off the disk; memory stays flat at that
-    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;" + SCHEMA)
+    # a 64 MiB page cache keeps the unique-key indexes' inserts off the disk; memory stays flat at that. A rollback
+    # journal rather than WAL: the staging database grows by new pages, which a rollback journal does not copy,
+    # while WAL wrote each page twice (the log, then the checkpoint): the main process's inserts and commits of
+    # 200k posts and 600k comments took 3.0-3.35 s instead of 3.5-4.3 s
+    db.executescript("PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;" + SCHEMA)
     return db
 
 
