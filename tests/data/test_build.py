@@ -129,23 +129,24 @@ def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_p
     monkeypatch.setattr(pipeline, "CHECKPOINT_LINES", 3)
     monkeypatch.setattr(pipeline, "BLOCK_BYTES", 1)  # a line or two per block
     monkeypatch.setattr(pipeline, "SHARD_POSTS", 4)
-    original, calls = pipeline._Stager.comment, []
+    original, calls = pipeline._Stager.block, []  # the comment lines staged
 
     def counted(interrupt_at):
-        def comment(self, obj, path, line_no, funnel):
-            calls.append(line_no)
-            if len(calls) == interrupt_at:
-                raise KeyboardInterrupt
-            return original(self, obj, path, line_no, funnel)
+        def block(self, kind, path, first, data, end):
+            if kind == "comments":
+                calls.extend(range(first, first + data.count(b"\n") + 1))
+                if interrupt_at is not None and len(calls) >= interrupt_at:
+                    raise KeyboardInterrupt
+            return original(self, kind, path, first, data, end)
 
-        return comment
+        return block
 
-    monkeypatch.setattr(pipeline._Stager, "comment", counted(interrupt_at=8))
+    monkeypatch.setattr(pipeline._Stager, "block", counted(interrupt_at=8))
     with pytest.raises(KeyboardInterrupt):
         main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "blift", "salicon_region"))
     assert gc.isenabled()  # the garbage collector, paused while the interrupted block was staged, is on again
     before = len(calls)
-    monkeypatch.setattr(pipeline._Stager, "comment", counted(interrupt_at=None))
+    monkeypatch.setattr(pipeline._Stager, "block", counted(interrupt_at=None))
     assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--configs", "blift", "salicon_region")) == 0
     comment_lines = len(calls) - before
     # the comments file resumed from its last checkpoint, not from the start, and nothing was counted twice

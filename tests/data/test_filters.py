@@ -4,6 +4,7 @@ import json
 import random
 import re
 
+import pyarrow as pa
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
@@ -11,6 +12,7 @@ from hf_behavior.data import pipeline
 from hf_behavior.data.dedup import _TOKENIZE, near_duplicates, per_group_tfidf, term_ids
 from hf_behavior.data.filters import DEFAULTS, Filters, load_filter_configs
 from hf_behavior.data.records import Record, to_unix
+from hf_behavior.data.report import Funnel
 
 from .dumps import comment, submission
 
@@ -213,8 +215,12 @@ def test_nsfw_words_are_the_lowercased_runs_of_letters_digits_and_apostrophes():
     words = [re.findall(r"[a-z0-9']+", text.lower()) for text in texts]
     expected = {i for i, found in enumerate(words) if not REDDIT.nsfw_words.isdisjoint(found)}
     assert {i for i, text in enumerate(texts) if REDDIT.has_nsfw_words(text)} == expected
-    assert {i for i, flag in enumerate(REDDIT.nsfw_flags(texts)) if flag} == expected  # all texts looked up at once
-    assert 0 < len(expected) < len(texts) and REDDIT.nsfw_flags([]) == []
+    assert {i for i, flag in enumerate(REDDIT.nsfw_flags(texts).tolist()) if flag} == expected  # one by one: "\udcff"
+    storable = [i for i, text in enumerate(texts) if "\udcff" not in text]  # all looked up at once, in Arrow
+    assert {storable[i] for i, flag in enumerate(REDDIT.nsfw_flags([texts[i] for i in storable])) if flag} == {
+        i for i in expected if i in set(storable)
+    }
+    assert 0 < len(expected) < len(texts) and REDDIT.nsfw_flags([]).tolist() == []
 
 
 def test_listed_words_that_hold_a_non_word_character_are_never_found(tmp_path):
@@ -222,7 +228,68 @@ def test_listed_words_that_hold_a_non_word_character_are_never_found(tmp_path):
     (tmp_path / "words.txt").write_text("f-ck\nsexy\n")
     rules = Filters(load_filter_configs(None, [f"reddit.nsfw_words_file={tmp_path / 'words.txt'}"])["reddit"])
     texts = ["what the f-ck", "so SEXY.", "sexy-ish", "plain text"]
-    assert [rules.has_nsfw_words(text) for text in texts] == rules.nsfw_flags(texts) == [False, True, True, False]
+    assert [rules.has_nsfw_words(text) for text in texts] == rules.nsfw_flags(texts).tolist() == [False, True, True, False]
     (tmp_path / "words.txt").write_text("f-ck\n")
     rules = Filters(load_filter_configs(None, [f"reddit.nsfw_words_file={tmp_path / 'words.txt'}"])["reddit"])
-    assert rules.nsfw_flags(texts) == [False] * 4
+    assert rules.nsfw_flags(texts).tolist() == [False] * 4
+
+
+def test_comment_reasons_in_bulk_are_comment_reason_of_each():
+    """In bulk (Arrow over the ASCII texts without the separators Python's whitespace adds, one by one for the
+    others) a comment's drop reason is `comment_reason`'s, for any spacing, marker, author or setting."""
+    pieces = ["word", "sexy", "Nsfw", " ", "  ", "\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\u3000", "\xa0",
+              "\u2003", "[deleted]", "[removed]", "é", "İ", "\u212a", "-", "'"]  # fmt: skip
+    names = [None, "x", "[deleted]", "[removed]", "RemindMeBot", "AutoModerator", "botanist", "ＢＯＴ", "robot_x",
+             "\u212aarl", "İbot", "user1", "ok"]  # fmt: skip
+    rng = random.Random(0)
+    texts = ["".join(rng.choices(pieces, k=rng.randrange(0, 8))) for _ in range(5_000)]
+    texts += [sep.join(["w"] * n) + end for n in (3, 4, 99, 100, 101, 102) for sep in (" ", "\t ", "\x1c") for end in ("", " ")]
+    authors = rng.choices(names, k=len(texts))
+    configs = load_filter_configs(None, ["reddit.bot_pattern=^(user|x)$", "generic.drop_deleted=false",
+                                         "generic.min_comment_words=null", "generic.nsfw_words_file="])  # fmt: skip
+    seen = set()
+    for rules in (REDDIT, YOUTUBE, Filters(configs["reddit"]), Filters(configs["generic"])):
+        expected = [rules.comment_reason(text, author) for text, author in zip(texts, authors)]
+        assert rules.comment_reasons(texts, authors) == expected
+        assert rules.comment_reasons(pa.array(texts), pa.array(authors)) == expected
+        seen.update(expected)
+    assert seen == {None, "deleted/removed comment", "bot author", "fewer than 3 words", "fewer than 4 words",
+                    "more than 100 words", "nsfw words"}  # fmt: skip
+
+
+def test_a_block_of_comment_lines_is_staged_at_once_as_line_by_line():
+    """`comment_lines` (all of a block's comments at once, in Arrow) stages the rows and counts the funnel, drop
+    examples' file:line included, that `lines` does one line at a time; a block it cannot take whole it leaves to
+    `lines`, counting nothing."""
+    stager = pipeline._Stager({name: Filters(cfg) for name, cfg in load_filter_configs().items()}, pipeline.Inputs())
+    missing = object()
+    changes = [{}, {"subreddit": "PICS"}, {"subreddit": "aww"}, {"subreddit": None}, {"subreddit": "pics"},
+               {"score": None}, {"score": missing}, {"score": -(2**63)}, {"body": None}, {"body": missing},
+               {"body": "[deleted]  "}, {"body": "too short"}, {"body": "so sexy right there"},
+               {"body": "café\u3000au lait avec\x1cmoi"}, {"link_id": "t1_abc"}, {"link_id": None},
+               {"link_id": missing}, {"author": None}, {"author": missing}, {"author": "AutoModerator"}]  # fmt: skip
+    rng = random.Random(0)
+    lines = []
+    for i in range(3_000):
+        line = comment(f"p{i % 40}", " ".join(rng.choices(["nice", "shot", "sky", "wow", "the"], k=rng.randrange(1, 9))),
+                       rng.randrange(-5, 100), rng.choice(["ann", "bob", "RemindMeBot"]))  # fmt: skip
+        for name, value in rng.choice(changes).items():
+            line.pop(name) if value is missing else line.__setitem__(name, value)
+        lines.append(json.dumps(line).encode())
+
+    def staged(lines):
+        at_once, one_by_one = Funnel(), Funnel()
+        rows = stager.comment_lines("RC", 7, lines, at_once)
+        return rows, at_once.to_dict(), stager.lines("comments", "RC", 7, lines, one_by_one), one_by_one.to_dict()
+
+    rows, funnel, (expected_rows, inputs), expected_funnel = staged(lines)
+    assert rows == expected_rows and funnel == expected_funnel and inputs == len(lines)
+    assert 500 < len(rows) < 2_000 and set(funnel["dropped"]["comments"]) == {"post dropped", "read", "comment filters"}
+    for bad in ('', ' ', '{"link_id": ', '[1]', 'null', '{"link_id": "t3_a", "body": "a b c", "score": 1.5}',
+                '{"link_id": "t3_a", "body": "a b c", "score": true}', '{"link_id": "t3_a", "body": "a b c", "score": 2e3}',
+                '{"link_id": "t3_a", "body": "a b c", "score": 9223372036854775808}', '{"link_id": "t3_a", "body": 5}',
+                '{"link_id": 5, "body": "a b c"}', '{"link_id": "t3_a", "body": "a b c", "author": 5}',
+                '{"link_id": "t3_a", "body": "a b c", "subreddit": ["pics"]}', '{"body": "\\ud800 b c"}'):  # fmt: skip
+        funnel = Funnel()
+        assert stager.comment_lines("RC", 7, lines[:5] + [bad.encode()] + lines[5:9], funnel) is None, bad
+        assert funnel.to_dict() == Funnel().to_dict()

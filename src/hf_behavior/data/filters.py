@@ -32,6 +32,9 @@ UNSELECTED_SUBREDDIT = "subreddit not selected"  # a post's drop reason, checked
 # in C): non-ASCII characters become "?" and every byte outside the class a space, then split.
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789'"
 _NON_WORD_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
+_MARKERS = pa.array(sorted(DELETED_MARKERS))
+DELETED_COMMENT, BOT_AUTHOR, NSFW_COMMENT = "deleted/removed comment", "bot author", "nsfw words"
+BULK_COMMENTS = 64  # `comment_reasons` of fewer comments go one by one
 
 
 @dataclass
@@ -111,6 +114,15 @@ def _unix(date: str | None) -> int | None:
     return int(datetime.fromisoformat(date).replace(tzinfo=timezone.utc).timestamp())
 
 
+def _strings(values) -> pa.Array:
+    return values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+
+
+def _flags(mask: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as numpy, null as False."""
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
 def load_word_list(path: str | Path | None) -> frozenset[str]:
     if path == "":
         return frozenset()
@@ -137,6 +149,8 @@ class Filters:
         # a comment's words are counted up to one past what the limits look at (splitting all of a long comment cost
         # as much as the NSFW check): `len(text.split(None, n))` is min(words, n + 1)
         self._words_counted = max(config.min_comment_words or 0, (config.max_comment_words or -1) + 1)
+        self._too_few_words = f"fewer than {config.min_comment_words} words"
+        self._too_many_words = f"more than {config.max_comment_words} words"
 
     def has_nsfw_words(self, text: str | None) -> bool:
         if not text:
@@ -144,18 +158,26 @@ class Filters:
         words = text.lower().encode("ascii", "replace").translate(_NON_WORD_TO_SPACE).split()
         return not self._nsfw_ascii.isdisjoint(words)
 
-    def nsfw_flags(self, texts: list[str]) -> list[bool]:
-        """`has_nsfw_words` of each of the `texts`, all looked up at once: their words cut out as there, then one
-        RE2 pattern of the listed words between spaces run over all of them in Arrow (a split and a set look-up per
-        comment were a third of staging one)."""
-        if not texts or self._nsfw_pattern is None:
-            return [False] * len(texts)
-        lowered = [text.lower() for text in texts]
-        offsets = np.zeros(len(texts) + 1, np.int64)  # one byte per character once encoded: offsets are lengths
-        np.cumsum(np.fromiter(map(len, lowered), np.int64, len(texts)), out=offsets[1:])
-        data = "".join(lowered).encode("ascii", "replace").translate(_NON_WORD_TO_SPACE)
-        words = pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(data))
-        return pc.match_substring_regex(words, self._nsfw_pattern).to_pylist()
+    def nsfw_flags(self, texts) -> np.ndarray:
+        """`has_nsfw_words` of each of the `texts` (a list or an Arrow string array), all looked up at once: the ASCII
+        ones lower-cased and their words cut out with the same byte table in one buffer, then one RE2 pattern of the
+        listed words between spaces run over all of them in Arrow (a split and a set look-up per comment were a
+        third of staging one); the others (Python's lower-casing reaches beyond ASCII) one by one."""
+        flags = np.zeros(len(texts), bool)
+        if not len(texts) or self._nsfw_pattern is None:
+            return flags
+        try:
+            texts = _strings(texts)
+        except UnicodeEncodeError:  # a lone surrogate, which no parsed input holds
+            return np.fromiter(map(self.has_nsfw_words, texts), bool, len(texts))
+        lowered = pc.ascii_lower(texts)  # the same length: the offsets hold
+        validity, offsets, data = lowered.buffers()
+        data = pa.py_buffer(data.to_pybytes().translate(_NON_WORD_TO_SPACE))
+        words = pa.StringArray.from_buffers(len(lowered), offsets, data, validity, offset=lowered.offset)
+        flags[:] = pc.fill_null(pc.match_substring_regex(words, self._nsfw_pattern), False)
+        for i in np.flatnonzero(~_flags(pc.string_is_ascii(texts))):
+            flags[i] = self.has_nsfw_words(texts[i].as_py())
+        return flags
 
     def is_bot(self, author: str | None) -> bool:
         if not author or self.bot is None:
@@ -188,7 +210,7 @@ class Filters:
         if self.has_nsfw_words(record.title):
             return "nsfw words in title"
         if self.is_bot(record.author):
-            return "bot author"
+            return BOT_AUTHOR
         if cfg.drop_deleted and (record.title in DELETED_MARKERS or record.author in DELETED_MARKERS):
             return "deleted/removed post"
         if cfg.min_views is not None and (record.views is None or record.views <= cfg.min_views):
@@ -215,21 +237,68 @@ class Filters:
         that is known (`comment_reasons`)."""
         cfg = self.config
         if cfg.drop_deleted and (text.strip() in DELETED_MARKERS or author in DELETED_MARKERS):
-            return "deleted/removed comment"
+            return DELETED_COMMENT
         if self.is_bot(author):
-            return "bot author"
+            return BOT_AUTHOR
         words = len(text.split(None, self._words_counted))
         if cfg.min_comment_words is not None and words < cfg.min_comment_words:
-            return f"fewer than {cfg.min_comment_words} words"
+            return self._too_few_words
         if cfg.max_comment_words is not None and words > cfg.max_comment_words:
-            return f"more than {cfg.max_comment_words} words"
+            return self._too_many_words
         if self.has_nsfw_words(text) if nsfw is None else nsfw:
-            return "nsfw words"
+            return NSFW_COMMENT
         return None
 
-    def comment_reasons(self, texts: list[str], authors: list[str | None]) -> list[str | None]:
-        """`comment_reason` of each of many comments, their NSFW words looked up all at once (`nsfw_flags`)."""
-        return list(map(self.comment_reason, texts, authors, self.nsfw_flags(texts)))
+    def comment_reasons(self, texts, authors) -> list[str | None]:
+        """`comment_reason` of each of many comments (lists or Arrow string arrays), worked out for all of them at
+        once in Arrow where that is exact: for ASCII texts without the separators \\x1c-\\x1f, Arrow's ASCII
+        whitespace (trimming, splitting) is Python's. The other texts, and authors that may be bots, go one by one.
+        A few comments (a post's own list) go one by one: Arrow's calls cost more than their loop; so do texts
+        Arrow cannot hold (a lone surrogate)."""
+        try:
+            if len(texts) >= BULK_COMMENTS:
+                texts, authors = _strings(texts), _strings(authors)
+        except UnicodeEncodeError:  # a lone surrogate, which no parsed input holds
+            pass
+        if not isinstance(texts, pa.Array) or not isinstance(authors, pa.Array):
+            texts, authors = (v.to_pylist() if isinstance(v, pa.Array) else v for v in (texts, authors))
+            return list(map(self.comment_reason, texts, authors))
+        cfg = self.config
+        nsfw = self.nsfw_flags(texts)
+        checks = []  # (reason, flags) in `comment_reason`'s order
+        if cfg.drop_deleted:
+            trimmed = pc.ascii_trim_whitespace(texts)
+            checks.append((DELETED_COMMENT, _flags(pc.or_(pc.is_in(trimmed, _MARKERS), pc.is_in(authors, _MARKERS)))))
+        if self.bot is not None:
+            bot, candidates = np.zeros(len(texts), bool), np.flatnonzero(self._bot_candidates(authors))
+            bot[candidates] = list(map(self.is_bot, authors.take(candidates).to_pylist()))
+            checks.append((BOT_AUTHOR, bot))
+        if cfg.min_comment_words is not None or cfg.max_comment_words is not None:
+            trimmed = pc.ascii_trim_whitespace(texts)
+            # min(words, counted + 1), as `comment_reason`'s split; a blank text is one empty part here
+            parts = pc.list_value_length(pc.ascii_split_whitespace(trimmed, max_splits=self._words_counted))
+            words = np.where(_flags(pc.equal(trimmed, "")), 0, parts.to_numpy())
+            if cfg.min_comment_words is not None:
+                checks.append((self._too_few_words, words < cfg.min_comment_words))
+            if cfg.max_comment_words is not None:
+                checks.append((self._too_many_words, words > cfg.max_comment_words))
+        checks.append((NSFW_COMMENT, nsfw))
+        plain = _flags(pc.and_(pc.string_is_ascii(texts), pc.invert(pc.match_substring_regex(texts, "[\\x1c-\\x1f]"))))
+        reasons = [None] * len(texts)
+        for reason, flags in reversed(checks):  # the first check that drops a comment names it
+            for i in np.flatnonzero(flags & plain):
+                reasons[i] = reason
+        for i in np.flatnonzero(~plain):
+            reasons[i] = self.comment_reason(texts[i].as_py(), authors[i].as_py(), nsfw[i])
+        return reasons
+
+    def _bot_candidates(self, authors: pa.Array) -> np.ndarray:
+        """The authors `is_bot` may be true of: with the default pattern, the names that hold "bot" or start with
+        "automoderator" once lower-cased (no character beyond ASCII lower-cases to those letters)."""
+        if not self._default_bot:
+            return _flags(pc.is_valid(authors))
+        lowered = pc.ascii_lower(authors)
+        return _flags(pc.or_(pc.match_substring(lowered, "bot"), pc.starts_with(lowered, "automoderator")))
 
     def screen_comments(self, comments: list[dict]) -> tuple[list[dict], dict[str, int]]:
         """Comments that pass `comment_reason`, and the drop counts by reason (a dict: a `Counter` for the empty

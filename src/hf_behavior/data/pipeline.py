@@ -29,6 +29,10 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from . import jsonl, reddit, youtube
@@ -171,17 +175,50 @@ class _Stager:
                 funnel.drop("comments", "comment filters", reason)
         return rows
 
-    @_collector_paused()
-    def block(
-        self, kind: str, path: str, first: int, data: bytes, end: LineError | None
-    ) -> tuple[Funnel, list[tuple], int]:
-        """Stage one `iter_line_blocks` block of a `kind` file (its lines, from number `first` on, and the error
-        that ended the file, if any): its funnel, its rows and its last line."""
-        lines = data.split(b"\n")
-        funnel, staged = Funnel(), []
-        unit = "comments" if kind == "comments" else "posts"
-        inputs = int(end is not None)  # the error that ended the file counts as one unreadable input
+    def comment_lines(self, path: str, first: int, lines: list[bytes], funnel: Funnel) -> list[tuple] | None:
+        """The database rows of a block's comment lines (from number `first` on), filtered all at once over their
+        fields as Arrow columns: the same rows and funnel as `comment` and `screen` line by line, for a third of the
+        time. None, with nothing counted, unless every line is a JSON object whose fields are of a comment's types
+        (strings or null, an integer score or none): a block with a blank or unreadable line, or a field of another
+        type, goes line by line. A comment that lacks a field or whose link_id is no "t3_..." is dropped by
+        `comment`, with its file:line."""
+        try:
+            objs = list(map(orjson.loads, lines))
+            subreddits, link_ids, texts, authors = (
+                pa.array([obj.get(name) for obj in objs], pa.string()) for name in ("subreddit", "link_id", "body", "author")
+            )
+            scores = pa.array([obj.get("score", 0) for obj in objs])
+        except (orjson.JSONDecodeError, AttributeError, pa.ArrowException, OverflowError):  # not dicts, other types
+            return None
+        if scores.type != pa.int64() and scores.null_count < len(scores):
+            return None
+        rules = self.filters["reddit"]
+        unselected = np.zeros(len(objs), bool)
+        if rules.subreddits is not None:
+            names = pc.dictionary_encode(subreddits)  # a block's few subreddits, each looked up once
+            looked_up = [rules.unselected_subreddit(name) for name in names.dictionary.to_pylist()] + [False]
+            unselected = np.array(looked_up)[pc.fill_null(names.indices, len(names.dictionary)).to_numpy()]
+            if unselected.any():
+                funnel.drop("comments", "post dropped", NO_POST, int(unselected.sum()))
+        readable = pc.and_(pc.and_(pc.is_valid(texts), pc.is_valid(scores)), pc.starts_with(link_ids, "t3_"))
+        readable = pc.fill_null(readable, False).to_numpy(zero_copy_only=False) & ~unselected
+        for i in np.flatnonzero(~readable & ~unselected):
+            self.comment(objs[i], path, first + i, funnel)  # the drop, with the field it names
+        rows = pa.record_batch({"key": link_ids, "score": scores, "text": texts, "author": authors}).filter(readable)
+        reasons, dropped = rules.comment_reasons(rows["text"], rows["author"]), {}
+        for reason in filter(None, reasons):  # counted in the order `screen` meets them
+            dropped[reason] = dropped.get(reason, 0) + 1
+        for reason, n in dropped.items():
+            funnel.drop("comments", "comment filters", reason, n)
+        rows = rows.filter(np.equal(np.array(reasons, object), None))
+        keys = pc.binary_join_element_wise("reddit:", pc.utf8_slice_codeunits(rows["key"], 3), "")
+        return list(zip(keys.to_pylist(), rows["score"].to_pylist(), rows["text"].to_pylist()))
+
+    def lines(self, kind: str, path: str, first: int, lines: list[bytes], funnel: Funnel) -> tuple[list[tuple], int]:
+        """Stage a block's lines of a `kind` file one by one: its rows and its number of (non-blank) lines."""
+        staged, inputs = [], 0
         base = Path(path).parent
+        unit = "comments" if kind == "comments" else "posts"
         for line_no, raw in enumerate(lines, first):
             if not raw.strip():
                 continue
@@ -206,7 +243,23 @@ class _Stager:
                 staged.append(row)
         if kind == "comments":
             staged = self.screen(staged, funnel)
-        funnel.add_input(unit, inputs)
+        return staged, inputs
+
+    @_collector_paused()
+    def block(
+        self, kind: str, path: str, first: int, data: bytes, end: LineError | None
+    ) -> tuple[Funnel, list[tuple], int]:
+        """Stage one `iter_line_blocks` block of a `kind` file (its lines, from number `first` on, and the error
+        that ended the file, if any): its funnel, its rows and its last line. A block of comments is staged all at
+        once (`comment_lines`) unless it needs to go line by line."""
+        lines = data.split(b"\n")
+        funnel = Funnel()
+        unit = "comments" if kind == "comments" else "posts"
+        if kind == "comments" and (staged := self.comment_lines(path, first, lines, funnel)) is not None:
+            inputs = len(lines)
+        else:
+            staged, inputs = self.lines(kind, path, first, lines, funnel)
+        funnel.add_input(unit, inputs + (end is not None))  # the error that ended the file is one unreadable input
         if end is not None:
             _unreadable(funnel, unit, end)
             return funnel, staged, end.line
