@@ -248,7 +248,7 @@ def test_comment_reasons_in_bulk_are_comment_reason_of_each():
     configs = load_filter_configs(None, ["reddit.bot_pattern=^(user|x)$", "generic.drop_deleted=false",
                                          "generic.min_comment_words=null", "generic.nsfw_words_file="])  # fmt: skip
     seen = set()
-    for rules in (REDDIT, YOUTUBE, Filters(configs["reddit"]), Filters(configs["generic"])):
+    for rules in (REDDIT, YOUTUBE, Filters(configs["reddit"]), Filters(configs["generic"])):  # >= BULK_COMMENTS
         expected = [rules.comment_reason(text, author) for text, author in zip(texts, authors)]
         assert rules.comment_reasons(texts, authors) == expected
         assert rules.comment_reasons(pa.array(texts), pa.array(authors)) == expected

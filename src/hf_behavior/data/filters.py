@@ -34,7 +34,9 @@ _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789'"
 _NON_WORD_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
 _MARKERS = pa.array(sorted(DELETED_MARKERS))
 DELETED_COMMENT, BOT_AUTHOR, NSFW_COMMENT = "deleted/removed comment", "bot author", "nsfw words"
-BULK_COMMENTS = 64  # `comment_reasons` of fewer comments go one by one
+# `comment_reasons` of fewer comments go one by one: in bulk a comment costs ~0.5 us instead of ~1.4, but its ~30
+# Arrow calls ~0.7 ms
+BULK_COMMENTS = 1_000
 
 
 @dataclass
