@@ -228,7 +228,8 @@ def test_listed_words_that_hold_a_non_word_character_are_never_found(tmp_path):
     (tmp_path / "words.txt").write_text("f-ck\nsexy\n")
     rules = Filters(load_filter_configs(None, [f"reddit.nsfw_words_file={tmp_path / 'words.txt'}"])["reddit"])
     texts = ["what the f-ck", "so SEXY.", "sexy-ish", "plain text"]
-    assert [rules.has_nsfw_words(text) for text in texts] == rules.nsfw_flags(texts).tolist() == [False, True, True, False]
+    flags = [rules.has_nsfw_words(text) for text in texts]
+    assert flags == rules.nsfw_flags(texts).tolist() == [False, True, True, False]
     (tmp_path / "words.txt").write_text("f-ck\n")
     rules = Filters(load_filter_configs(None, [f"reddit.nsfw_words_file={tmp_path / 'words.txt'}"])["reddit"])
     assert rules.nsfw_flags(texts).tolist() == [False] * 4
@@ -243,7 +244,8 @@ def test_comment_reasons_in_bulk_are_comment_reason_of_each():
              "\u212aarl", "İbot", "user1", "ok"]  # fmt: skip
     rng = random.Random(0)
     texts = ["".join(rng.choices(pieces, k=rng.randrange(0, 8))) for _ in range(5_000)]
-    texts += [sep.join(["w"] * n) + end for n in (3, 4, 99, 100, 101, 102) for sep in (" ", "\t ", "\x1c") for end in ("", " ")]
+    spacings = [(sep, end) for sep in (" ", "\t ", "\x1c") for end in ("", " ")]
+    texts += [sep.join(["w"] * n) + end for n in (3, 4, 99, 100, 101, 102) for sep, end in spacings]
     authors = rng.choices(names, k=len(texts))
     configs = load_filter_configs(None, ["reddit.bot_pattern=^(user|x)$", "generic.drop_deleted=false",
                                          "generic.min_comment_words=null", "generic.nsfw_words_file="])  # fmt: skip
@@ -271,8 +273,8 @@ def test_a_block_of_comment_lines_is_staged_at_once_as_line_by_line():
     rng = random.Random(0)
     lines = []
     for i in range(3_000):
-        line = comment(f"p{i % 40}", " ".join(rng.choices(["nice", "shot", "sky", "wow", "the"], k=rng.randrange(1, 9))),
-                       rng.randrange(-5, 100), rng.choice(["ann", "bob", "RemindMeBot"]))  # fmt: skip
+        text = " ".join(rng.choices(["nice", "shot", "sky", "wow", "the"], k=rng.randrange(1, 9)))
+        line = comment(f"p{i % 40}", text, rng.randrange(-5, 100), rng.choice(["ann", "bob", "RemindMeBot"]))
         for name, value in rng.choice(changes).items():
             line.pop(name) if value is missing else line.__setitem__(name, value)
         lines.append(json.dumps(line).encode())
@@ -286,7 +288,8 @@ def test_a_block_of_comment_lines_is_staged_at_once_as_line_by_line():
     assert rows == expected_rows and funnel == expected_funnel and inputs == len(lines)
     assert 500 < len(rows) < 2_000 and set(funnel["dropped"]["comments"]) == {"post dropped", "read", "comment filters"}
     for bad in ('', ' ', '{"link_id": ', '[1]', 'null', '{"link_id": "t3_a", "body": "a b c", "score": 1.5}',
-                '{"link_id": "t3_a", "body": "a b c", "score": true}', '{"link_id": "t3_a", "body": "a b c", "score": 2e3}',
+                '{"link_id": "t3_a", "body": "a b c", "score": true}',
+                '{"link_id": "t3_a", "body": "a b c", "score": 2e3}',
                 '{"link_id": "t3_a", "body": "a b c", "score": 9223372036854775808}', '{"link_id": "t3_a", "body": 5}',
                 '{"link_id": 5, "body": "a b c"}', '{"link_id": "t3_a", "body": "a b c", "author": 5}',
                 '{"link_id": "t3_a", "body": "a b c", "subreddit": ["pics"]}', '{"body": "\\ud800 b c"}'):  # fmt: skip
