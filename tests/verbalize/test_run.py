@@ -2,7 +2,7 @@
 run completes, a re-run only redoes what is not done."""
 
 import json
-import os
+import random
 
 import numpy as np
 import pytest
@@ -28,7 +28,8 @@ def media_dir(tmp_path):
         {"heatmap": [{"start_time": 0.0, "end_time": 1.35, "value": 0.3}, {"start_time": 1.35, "end_time": 2.7, "value": 1.0}]}))
     write_video(folder / "vid_mute.mp4", painted_frames([("gray", "white", 20)]))  # no audio track
     Image.fromarray(np.full((40, 40, 3), (30, 170, 40), np.uint8)).save(folder / "post_img.png")
-    (folder / "corrupt.mp4").write_bytes(os.urandom(3000))
+    # an MP4 type box and then no movie box, only fixed noise: random bytes were read as a stream about 1 time in 300
+    (folder / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + random.Random(0).randbytes(2988))
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "notes.txt").write_text("not media")
     return folder
