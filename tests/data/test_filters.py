@@ -261,8 +261,8 @@ def test_comment_reasons_in_bulk_are_comment_reason_of_each():
 
 def test_a_block_of_comment_lines_is_staged_at_once_as_line_by_line():
     """`comment_lines` (all of a block's comments at once, in Arrow) stages the rows and counts the funnel, drop
-    examples' file:line included, that `lines` does one line at a time; a block it cannot take whole it leaves to
-    `lines`, counting nothing."""
+    examples' file:line included, that `line_by_line` does; a block it cannot take whole it leaves to
+    `line_by_line`, counting nothing."""
     stager = pipeline._Stager({name: Filters(cfg) for name, cfg in load_filter_configs().items()}, pipeline.Inputs())
     missing = object()
     changes = [{}, {"subreddit": "PICS"}, {"subreddit": "aww"}, {"subreddit": None}, {"subreddit": "pics"},
@@ -282,7 +282,8 @@ def test_a_block_of_comment_lines_is_staged_at_once_as_line_by_line():
     def staged(lines):
         at_once, one_by_one = Funnel(), Funnel()
         rows = stager.comment_lines("RC", 7, lines, at_once)
-        return rows, at_once.to_dict(), stager.lines("comments", "RC", 7, lines, one_by_one), one_by_one.to_dict()
+        expected = stager.line_by_line("comments", "RC", 7, lines, one_by_one)
+        return rows, at_once.to_dict(), expected, one_by_one.to_dict()
 
     rows, funnel, (expected_rows, inputs), expected_funnel = staged(lines)
     assert rows == expected_rows and funnel == expected_funnel and inputs == len(lines)

@@ -258,25 +258,22 @@ class Filters:
         A few comments (a post's own list) go one by one: Arrow's calls cost more than their loop; so do texts
         Arrow cannot hold (a lone surrogate)."""
         try:
-            if len(texts) >= BULK_COMMENTS:
-                texts, authors = _strings(texts), _strings(authors)
+            bulk = len(texts) >= BULK_COMMENTS and (_strings(texts), _strings(authors))
         except UnicodeEncodeError:  # a lone surrogate, which no parsed input holds
-            pass
-        if not isinstance(texts, pa.Array) or not isinstance(authors, pa.Array):
+            bulk = False
+        if not bulk:
             texts, authors = (v.to_pylist() if isinstance(v, pa.Array) else v for v in (texts, authors))
             return list(map(self.comment_reason, texts, authors))
-        cfg = self.config
-        nsfw = self.nsfw_flags(texts)
+        cfg, (texts, authors) = self.config, bulk
+        nsfw, trimmed = self.nsfw_flags(texts), pc.ascii_trim_whitespace(texts)
         checks = []  # (reason, flags) in `comment_reason`'s order
         if cfg.drop_deleted:
-            trimmed = pc.ascii_trim_whitespace(texts)
             checks.append((DELETED_COMMENT, _flags(pc.or_(pc.is_in(trimmed, _MARKERS), pc.is_in(authors, _MARKERS)))))
         if self.bot is not None:
             bot, candidates = np.zeros(len(texts), bool), np.flatnonzero(self._bot_candidates(authors))
             bot[candidates] = list(map(self.is_bot, authors.take(candidates).to_pylist()))
             checks.append((BOT_AUTHOR, bot))
         if cfg.min_comment_words is not None or cfg.max_comment_words is not None:
-            trimmed = pc.ascii_trim_whitespace(texts)
             # min(words, counted + 1), as `comment_reason`'s split; a blank text is one empty part here
             parts = pc.list_value_length(pc.ascii_split_whitespace(trimmed, max_splits=self._words_counted))
             words = np.where(_flags(pc.equal(trimmed, "")), 0, parts.to_numpy())

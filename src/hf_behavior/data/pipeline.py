@@ -219,7 +219,9 @@ class _Stager:
         keys = pc.binary_join_element_wise("reddit:", pc.utf8_slice_codeunits(rows["key"], 3), "")
         return list(zip(keys.to_pylist(), rows["score"].to_pylist(), rows["text"].to_pylist()))
 
-    def lines(self, kind: str, path: str, first: int, lines: list[bytes], funnel: Funnel) -> tuple[list[tuple], int]:
+    def line_by_line(
+        self, kind: str, path: str, first: int, lines: list[bytes], funnel: Funnel
+    ) -> tuple[list[tuple], int]:
         """Stage a block's lines of a `kind` file one by one: its rows and its number of (non-blank) lines."""
         staged, inputs = [], 0
         base = Path(path).parent
@@ -263,7 +265,7 @@ class _Stager:
         if kind == "comments" and (staged := self.comment_lines(path, first, lines, funnel)) is not None:
             inputs = len(lines)
         else:
-            staged, inputs = self.lines(kind, path, first, lines, funnel)
+            staged, inputs = self.line_by_line(kind, path, first, lines, funnel)
         funnel.add_input(unit, inputs + (end is not None))  # the error that ended the file is one unreadable input
         if end is not None:
             _unreadable(funnel, unit, end)
