@@ -27,6 +27,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,9 @@ CREATE TABLE IF NOT EXISTS comments (post_key TEXT NOT NULL, score INTEGER, text
 CREATE TABLE IF NOT EXISTS progress (job TEXT PRIMARY KEY, done INTEGER, finished INTEGER, funnel TEXT);
 """
 # columns named, so that a staging database of an earlier version (whose comments also had an author column) resumes
-INSERT_COMMENTS = "INSERT INTO comments (post_key, score, text) VALUES (?, ?, ?)"
+INSERT_COMMENTS = "INSERT INTO comments (post_key, score, text)"
+INSERT_POSTS = "INSERT OR IGNORE INTO posts (key, media_hash, payload)"
+ROWS_PER_INSERT = 50
 
 
 @dataclass
@@ -81,6 +84,20 @@ def _connect(path: Path) -> sqlite3.Connection:
     # 200k posts and 600k comments took 3.0-3.35 s instead of 3.5-4.3 s
     db.executescript("PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;" + SCHEMA)
     return db
+
+
+def _insert(db: sqlite3.Connection, insert: str, rows: list[tuple]) -> None:
+    """`db.executemany` of `insert` ("INSERT ... INTO table (columns)") over `rows`, `ROWS_PER_INSERT` rows to a
+    statement: binding many rows and stepping once cost less than a step per row (the main process's inserts of 200k
+    posts and 600k comments: 1.7-1.9 -> 1.4-1.5 s and 1.3-1.9 -> 0.8-1.3 s)."""
+    if not rows:
+        return
+    values = "(" + ", ".join("?" * len(rows[0])) + ")"
+    full = len(rows) - len(rows) % ROWS_PER_INSERT
+    if full:
+        chunks = (chain.from_iterable(rows[i : i + ROWS_PER_INSERT]) for i in range(0, full, ROWS_PER_INSERT))
+        db.executemany(f"{insert} VALUES {', '.join([values] * ROWS_PER_INSERT)}", map(tuple, chunks))
+    db.executemany(f"{insert} VALUES {values}", rows[full:])
 
 
 @contextmanager
@@ -313,12 +330,12 @@ class _Ingest:
     def store_posts(self, staged: list[tuple]) -> None:
         """Insert staged posts and their comments; a post whose key or media is already there is a drop.
 
-        A block goes in with two `executemany` calls (a statement per post cost a fifth of the main process);
+        A block goes in with two `_insert` calls (a statement per post cost a fifth of the main process);
         when a unique key turned some posts away, each post's stored payload tells whether it is the one kept (no
         two lines share a payload, even the very same line twice: it holds its origin, file:line).
         """
         before = self.db.total_changes
-        self.db.executemany("INSERT OR IGNORE INTO posts VALUES (?, ?, ?)", [row[:3] for row in staged])
+        _insert(self.db, INSERT_POSTS, [row[:3] for row in staged])
         if self.db.total_changes - before < len(staged):
             staged = [row for row in staged if not self._duplicate(*row)]
         self.store_comments([c for row in staged for c in row[3]])
@@ -336,7 +353,7 @@ class _Ingest:
     def store_comments(self, rows: list[tuple]) -> None:
         """Insert comment rows. Whether a Reddit comment's post is staged is not looked up here (that look-up was
         nearly half of a comment's insert): `finalize` counts the comments that join no post as drops."""
-        self.db.executemany(INSERT_COMMENTS, rows)
+        _insert(self.db, INSERT_COMMENTS, rows)
 
     # ---- one job = one file (or the list of YouTube info files) ------------------------------------------
 
