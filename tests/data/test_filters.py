@@ -14,6 +14,7 @@ from hf_behavior.data.filters import DEFAULTS, Filters, load_filter_configs
 from hf_behavior.data.records import Record, to_unix
 from hf_behavior.data.report import Funnel
 
+from . import dumps
 from .dumps import comment, submission
 
 REDDIT, YOUTUBE = Filters(DEFAULTS["reddit"]), Filters(DEFAULTS["youtube"])
@@ -130,10 +131,17 @@ def test_comments_of_unselected_subreddits_are_dropped_with_their_posts(tmp_path
 
 def test_filter_overrides_and_errors(tmp_path):
     config = tmp_path / "f.yaml"
-    config.write_text("youtube:\n  min_views: 5000\n")
-    configs = load_filter_configs(config, ["reddit.min_comment_words=5", "youtube.languages=null"])
+    config.write_text("youtube:\n  min_views: 5000\nreddit:\n  subreddit_min_dates: {pics: 2019-03-01}\n")
+    overrides = ["reddit.min_comment_words=5", "youtube.languages=null", "reddit.max_date=2020-02-01"]
+    configs = load_filter_configs(config, overrides)
     assert configs["youtube"].min_views == 5000 and configs["youtube"].languages is None
     assert configs["reddit"].min_comment_words == 5 and configs["reddit"].tfidf_threshold == 0.6
+    # unquoted dates, which YAML reads as dates, are ISO text like quoted ones
+    assert configs["reddit"].max_date == "2020-02-01"
+    assert configs["reddit"].subreddit_min_dates == {"pics": "2019-03-01"}
+    rules = Filters(configs["reddit"])
+    assert rules.post_reason(reddit_post(created_utc=to_unix("2020-02-01"))) == "posted on/after 2020-02-01"
+    assert rules.post_reason(reddit_post(created_utc=to_unix("2019-02-28"))) == "r/pics posted before 2019-03-01"
     with pytest.raises(ValueError, match="min_view"):
         load_filter_configs(overrides=["youtube.min_view=3"])
     with pytest.raises(ValueError, match="FAMILY.FIELD=VALUE"):
@@ -296,4 +304,52 @@ def test_a_block_of_comment_lines_is_staged_at_once_as_line_by_line():
                 '{"link_id": "t3_a", "body": "a b c", "subreddit": ["pics"]}', '{"body": "\\ud800 b c"}'):  # fmt: skip
         funnel = Funnel()
         assert stager.comment_lines("RC", 7, lines[:5] + [bad.encode()] + lines[5:9], funnel) is None, bad
+        assert funnel.to_dict() == Funnel().to_dict()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [[], ["reddit.require_media=false", "reddit.drop_deleted=false", "reddit.bot_pattern='(?i).*fan$'"],
+     ["reddit.subreddits=null", "reddit.max_date=2019-06-09", "reddit.nsfw_words_file=''"], ["reddit.min_views=5"]],
+)  # fmt: skip
+def test_a_block_of_submission_lines_is_staged_at_once_as_line_by_line(tmp_path, overrides):
+    """`submission_lines` (titles and authors looked up for the whole block, posts of the common shape built from their
+    fields) stages the rows and counts the funnel, drop examples' file:line included, that `line_by_line` does, over
+    every field's odd values and several filter settings; a block it cannot take whole it leaves to `line_by_line`,
+    counting nothing."""
+    for post_id in ("p1", "p3", "p5", "p7"):
+        (tmp_path / f"{post_id}.jpg").write_bytes(post_id.encode())
+    configs = load_filter_configs(overrides=overrides)
+    filters = {name: Filters(cfg) for name, cfg in configs.items()}
+    stager = pipeline._Stager(filters, pipeline.Inputs(reddit_media=[str(tmp_path)]))
+    missing = object()
+    changes = [{}, {}, {}, {"subreddit": "PICS"}, {"subreddit": "aww"}, {"subreddit": None}, {"subreddit": missing},
+               {"subreddit": 5}, {"subreddit": "videos", "url": "https://www.youtube.com/watch?v=vidRedd0001"},
+               {"url": "https://imgur.com/a.jpg"}, {"url": "HTTPS://I.REDD.IT/a.jpg"}, {"url": "https://[::1/a.jpg"},
+               {"url": None}, {"url": 5}, {"id": None}, {"id": 7}, {"score": None}, {"score": 1.5}, {"score": True},
+               {"score": 2**63}, {"score": -(2**63)}, {"upvote_ratio": 1}, {"upvote_ratio": 0.5}, {"upvote_ratio": 1.5},
+               {"upvote_ratio": None}, {"upvote_ratio": True}, {"upvote_ratio": 0.5000001, "score": 2**62},
+               {"title": None}, {"title": "so sexy right there"}, {"title": "[deleted]"}, {"title": "Café au lait"},
+               {"author": None}, {"author": "AutoModerator"}, {"author": "[deleted]"}, {"author": "harbour_fan"},
+               {"created_utc": dumps.T2017}, {"created_utc": "2019-06-08"}, {"created_utc": 1.56e9},
+               {"created_utc": None}, {"created_utc": 10**13}, {"created_utc": False}, {"over_18": True},
+               {"over_18": "no"}, {"removed_by_category": "moderator"}, {"selftext": "[removed]"}]  # fmt: skip
+    rng = random.Random(0)
+    lines = []
+    for i in range(3_000):
+        line = submission(f"p{i % 9}", score=rng.randrange(-5, 10**6), upvote_ratio=rng.random())
+        for name, value in rng.choice(changes).items():
+            line.pop(name, None) if value is missing else line.__setitem__(name, value)
+        lines.append(json.dumps(line).encode())
+
+    at_once, one_by_one = Funnel(), Funnel()
+    rows = stager.submission_lines("RS", 7, lines, at_once)
+    expected, inputs = stager.line_by_line("submissions", "RS", 7, lines, one_by_one)
+    assert rows == expected and at_once.to_dict() == one_by_one.to_dict() and inputs == len(lines)
+    assert len(rows) < 2_500 and len(at_once.to_dict()["dropped"]["posts"]["post filters"]) > 2
+    assert (len(rows) > 100) == ("reddit.min_views=5" not in overrides)  # Reddit posts have no views
+    for bad in ('', ' ', '{"id": ', '[1]', 'null', '{"id": "p1", "title": 5}', '{"id": "p1", "author": ["a"]}',
+                '{"id": "p1", "title": "\\ud800"}'):  # fmt: skip
+        funnel = Funnel()
+        assert stager.submission_lines("RS", 7, lines[:5] + [bad.encode()] + lines[5:9], funnel) is None, bad
         assert funnel.to_dict() == Funnel().to_dict()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -95,13 +95,13 @@ def load_filter_configs(config_file: str | Path | None = None, overrides: list[s
         for name, values in loaded.items():
             if name not in DEFAULTS:
                 raise ValueError(f"{config_file}: unknown source family {name!r} (expected one of {list(DEFAULTS)})")
-            settings[name].update(values or {})
+            settings[name].update({attr: _iso_dates(value) for attr, value in (values or {}).items()})
     for item in overrides:
         key, sep, value = item.partition("=")
         name, dot, attr = key.partition(".")
         if not sep or not dot or name not in DEFAULTS:
             raise ValueError(f"--filter {item!r}: expected FAMILY.FIELD=VALUE with FAMILY in {list(DEFAULTS)}")
-        settings[name][attr] = yaml.safe_load(value)
+        settings[name][attr] = _iso_dates(yaml.safe_load(value))
     known = {f.name for f in fields(FilterConfig)}
     for name, values in settings.items():
         unknown = set(values) - known
@@ -110,10 +110,20 @@ def load_filter_configs(config_file: str | Path | None = None, overrides: list[s
     return {name: replace(DEFAULTS[name], **settings[name]) for name in DEFAULTS}
 
 
-def _unix(date: str | None) -> int | None:
-    if date is None:
+def _iso_dates(value):
+    """`value` with its dates as ISO text: YAML reads an unquoted 2018-01-01 as a date, which the filters' dates
+    (and the build's settings, saved as JSON) are not."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _iso_dates(item) for key, item in value.items()}
+    return value
+
+
+def _unix(iso_date: str | None) -> int | None:
+    if iso_date is None:
         return None
-    return int(datetime.fromisoformat(date).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.fromisoformat(iso_date).replace(tzinfo=timezone.utc).timestamp())
 
 
 def _strings(values) -> pa.Array:
@@ -192,8 +202,9 @@ class Filters:
         """Whether `subreddit` is one the `subreddits` setting leaves out (case-insensitive; None is no subreddit)."""
         return self.subreddits is not None and subreddit is not None and subreddit.lower() not in self.subreddits
 
-    def post_reason(self, record: Record) -> str | None:
-        """Why `record` is dropped before its comments are looked at (None = keep)."""
+    def post_reason(self, record: Record, nsfw_title: bool | None = None, bot: bool | None = None) -> str | None:
+        """Why `record` is dropped before its comments are looked at (None = keep); `nsfw_title`, `bot`: whether its
+        title `has_nsfw_words` and its author `is_bot`, when that is known (`nsfw_flags`, `bot_flags`)."""
         cfg = self.config
         if self.unselected_subreddit(record.subreddit):
             return UNSELECTED_SUBREDDIT
@@ -209,9 +220,9 @@ class Filters:
             return f"posted on/after {cfg.max_date}"
         if cfg.drop_nsfw_flag and record.nsfw:
             return "nsfw flag"
-        if self.has_nsfw_words(record.title):
+        if self.has_nsfw_words(record.title) if nsfw_title is None else nsfw_title:
             return "nsfw words in title"
-        if self.is_bot(record.author):
+        if self.is_bot(record.author) if bot is None else bot:
             return BOT_AUTHOR
         if cfg.drop_deleted and (record.title in DELETED_MARKERS or record.author in DELETED_MARKERS):
             return "deleted/removed post"
@@ -270,9 +281,7 @@ class Filters:
         if cfg.drop_deleted:
             checks.append((DELETED_COMMENT, _flags(pc.or_(pc.is_in(trimmed, _MARKERS), pc.is_in(authors, _MARKERS)))))
         if self.bot is not None:
-            bot, candidates = np.zeros(len(texts), bool), np.flatnonzero(self._bot_candidates(authors))
-            bot[candidates] = list(map(self.is_bot, authors.take(candidates).to_pylist()))
-            checks.append((BOT_AUTHOR, bot))
+            checks.append((BOT_AUTHOR, self.bot_flags(authors)))
         if cfg.min_comment_words is not None or cfg.max_comment_words is not None:
             # min(words, counted + 1), as `comment_reason`'s split; a blank text is one empty part here
             parts = pc.list_value_length(pc.ascii_split_whitespace(trimmed, max_splits=self._words_counted))
@@ -290,6 +299,15 @@ class Filters:
         for i in np.flatnonzero(~plain):
             reasons[i] = self.comment_reason(texts[i].as_py(), authors[i].as_py(), nsfw[i])
         return reasons
+
+    def bot_flags(self, authors: pa.Array) -> np.ndarray:
+        """`is_bot` of each of the `authors` (an Arrow string array), with the regex run only on the names it may be
+        true of."""
+        flags = np.zeros(len(authors), bool)
+        if self.bot is not None:
+            candidates = np.flatnonzero(self._bot_candidates(authors))
+            flags[candidates] = list(map(self.is_bot, authors.take(candidates).to_pylist()))
+        return flags
 
     def _bot_candidates(self, authors: pa.Array) -> np.ndarray:
         """The authors `is_bot` may be true of: with the default pattern, the names that hold "bot" or start with

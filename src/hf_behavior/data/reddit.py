@@ -7,8 +7,10 @@ import re
 from urllib.parse import urlsplit
 
 from .records import (
+    FIRST_DATE,
     INT64_MAX,
     INT64_MIN,
+    LAST_DATE,
     Dropped,
     MissingField,
     MissingMedia,
@@ -24,6 +26,9 @@ REDDIT_IMAGE_HOSTS = frozenset({"i.redd.it", "i.reddituploads.com", "preview.red
 YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"})
 _YOUTUBE_ID = re.compile(r"(?:[?&]v=|youtu\.be/|/embed/|/shorts/|/v/|/live/)([A-Za-z0-9_-]{11})")
 _PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?=[/?#]|\Z)")
+# the fields of a submission line that `submission_to_record` reads, in the order `image_submission` takes them
+SUBMISSION_FIELDS = ("id", "subreddit", "url", "score", "upvote_ratio", "title", "author", "created_utc", "over_18",
+                     "removed_by_category", "selftext")  # fmt: skip
 
 
 def url_host(url: str) -> str:
@@ -75,25 +80,46 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
     if media_path is None and require_media:
         raise MissingMedia("media file not found", detail=media_id)
     removed = post.get("removed_by_category") or (post.get("selftext") in ("[removed]", "[deleted]"))
+    title = require(post, "title", str)
+    author = "[removed]" if removed else optional(post, "author", str)
+    created_utc = to_unix(require(post, "created_utc", (int, float, str)))
+    return _record(post_id, subreddit, url, source, kind, media_id, title, author, created_utc, score,
+                   float(upvote_ratio), likes, media_path, bool(post.get("over_18")), origin)  # fmt: skip
+
+
+def image_submission(values: tuple, origin: str, media=None, require_media: bool = True) -> Record | None:
+    """`submission_to_record` of a submission of the common shape, from its `SUBMISSION_FIELDS` values: a
+    Reddit-hosted image at a plain URL, every field of its type and in range, not removed, its media found if it
+    must be. None for any other submission, which `submission_to_record` then builds or tells what is wrong with.
+    The common case's checks are made inline: a call and a look-up per field cost half of building the record."""
+    post_id, subreddit, url, score, ratio, title, author, created_utc, over_18, removed, selftext = values
+    if not (
+        type(post_id) is str and type(subreddit) is str and type(url) is str and type(title) is str
+        and (author is None or type(author) is str) and not removed and selftext not in ("[removed]", "[deleted]")
+        and type(score) is int and INT64_MIN <= score <= INT64_MAX and type(ratio) is float and 0 <= ratio <= 1
+        and type(created_utc) is int and FIRST_DATE <= created_utc <= LAST_DATE
+    ):  # fmt: skip
+        return None
+    host = _PLAIN_HOST.match(url)
+    if host is None or host.group(1) not in REDDIT_IMAGE_HOSTS:
+        return None
+    likes = estimated_upvotes(score, ratio)
+    media_path = media.find(post_id) if media is not None else None
+    if likes > INT64_MAX or (media_path is None and require_media):
+        return None
+    return _record(post_id, subreddit, url, "reddit_images", "image", post_id, title, author, created_utc, score,
+                   ratio, likes, media_path, bool(over_18), origin)  # fmt: skip
+
+
+def _record(
+    post_id: str, subreddit: str, url: str, source: str, kind: str, media_id: str, title: str, author: str | None,
+    created_utc: int | None, score: int, like_ratio: float, likes: int, media_path: str | None, nsfw: bool, origin: str,
+) -> Record:  # fmt: skip
     return Record(
-        key=f"reddit:{post_id}",
-        source=source,
-        platform="reddit",
-        post_id=post_id,
-        media_id=media_id,
-        media_kind=kind,
-        title=require(post, "title", str),
-        origin=origin,
-        subreddit=subreddit,
-        author="[removed]" if removed else optional(post, "author", str),
-        created_utc=to_unix(require(post, "created_utc", (int, float, str))),
-        media_path=media_path,
-        media_url=url,
-        likes=likes,
-        like_ratio=float(upvote_ratio),
-        score=score,
-        nsfw=bool(post.get("over_18")),
-    )
+        key=f"reddit:{post_id}", source=source, platform="reddit", post_id=post_id, media_id=media_id, media_kind=kind,
+        title=title, origin=origin, subreddit=subreddit, author=author, created_utc=created_utc, media_path=media_path,
+        media_url=url, likes=likes, like_ratio=like_ratio, score=score, nsfw=nsfw,
+    )  # fmt: skip
 
 
 def comment_to_row(comment: dict) -> tuple[str, int, str, str | None]:
