@@ -5,8 +5,7 @@ Fitting one `TfidfVectorizer` per post is slow (milliseconds per post), so a who
 at once with `CountVectorizer`'s tokenization (lower-cased, its default token pattern), the terms get ids from one
 Arrow `dictionary_encode` (a C++ hash table; `CountVectorizer.fit_transform`'s Python vocabulary loop was the cost), and
 the per-post IDF (`smooth_idf`, l2 norm — what `TfidfVectorizer` fitted on that post alone computes) is applied
-with sparse algebra. Each (post, term) pair is a column of its own, so one sparse product of the rows with
-themselves gives exactly the pairs within a post. Results do not depend on how posts are batched.
+with sparse algebra. Results do not depend on how posts are batched.
 """
 
 from __future__ import annotations
@@ -54,8 +53,7 @@ def term_ids(texts: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def per_group_tfidf(groups: list[list[str]]) -> tuple[sp.csr_matrix, np.ndarray]:
-    """L2-normalised TF-IDF rows for every text, with the IDF of its own group, over columns that are (group, term)
-    pairs (a term of two groups is two columns: rows of different groups share none); and each row's group index."""
+    """L2-normalised TF-IDF rows for every text, with the IDF of its own group; and each row's group index."""
     sizes = np.array([len(g) for g in groups], dtype=np.int64)
     group_of = np.repeat(np.arange(len(groups)), sizes)
     terms, token_text, n_terms = term_ids([text for group in groups for text in group])
@@ -64,12 +62,21 @@ def per_group_tfidf(groups: list[list[str]]) -> tuple[sp.csr_matrix, np.ndarray]
     )  # duplicate (text, term) entries are summed: term counts
     counts.sum_duplicates()
     entry_group = group_of[np.repeat(np.arange(len(group_of)), np.diff(counts.indptr))]
-    # the (group, term) column of each entry, numbered in (group, term) order: a row's entries stay in term order
-    group_terms = entry_group * counts.shape[1] + counts.indices
-    _, column, doc_freq = np.unique(group_terms, return_inverse=True, return_counts=True)
-    weights = counts.data * (np.log((1.0 + sizes[entry_group]) / (1.0 + doc_freq[column])) + 1.0)
-    vectors = sp.csr_matrix((weights, column, counts.indptr), shape=(len(group_of), max(len(doc_freq), 1)))
-    return normalize(vectors), group_of
+    # document frequency of each entry's term within its group: entries with the same (group, term)
+    _, same, doc_freq = np.unique(entry_group * counts.shape[1] + counts.indices, return_inverse=True, return_counts=True)
+    counts.data *= np.log((1.0 + sizes[entry_group]) / (1.0 + doc_freq[same])) + 1.0
+    return normalize(counts), group_of
+
+
+def _pairs(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (first, second) of every pair first < second inside each group, groups laid out one after
+    another with these sizes."""
+    ends = np.repeat(np.cumsum(sizes), sizes)
+    index = np.arange(len(ends))
+    later = ends - index - 1  # partners after each text in its group
+    first = np.repeat(index, later)
+    step = np.arange(len(first)) - np.repeat(np.cumsum(later) - later, later)
+    return first, first + 1 + step
 
 
 def near_duplicates(groups: list[list[str]], threshold: float) -> list[list[bool]]:
@@ -79,15 +86,15 @@ def near_duplicates(groups: list[list[str]], threshold: float) -> list[list[bool
     if not any(len(g) > 1 for g in groups):
         return flags
     vectors, group_of = per_group_tfidf(groups)
-    similarity = sp.triu(vectors @ vectors.T, k=1, format="coo")  # the pairs (first, second) of each group
-    hits = similarity.data >= threshold
-    removed: set[int] = set()
-    pairs = zip(similarity.row[hits].tolist(), similarity.col[hits].tolist())
-    for a, b in sorted(pairs, key=lambda pair: (pair[1], pair[0])):
-        if a not in removed:
-            removed.add(b)
     sizes = np.array([len(g) for g in groups], dtype=np.int64)
     starts = np.cumsum(sizes) - sizes
+    first, second = _pairs(sizes)
+    similarity = np.asarray(vectors[first].multiply(vectors[second]).sum(axis=1)).ravel()
+    hits = similarity >= threshold
+    removed: set[int] = set()
+    for a, b in sorted(zip(first[hits].tolist(), second[hits].tolist()), key=lambda pair: (pair[1], pair[0])):
+        if a not in removed:
+            removed.add(b)
     for index in removed:
         g = group_of[index]
         flags[g][index - starts[g]] = True
