@@ -92,12 +92,12 @@ def _insert(db: sqlite3.Connection, insert: str, rows: list[tuple]) -> None:
     posts and 600k comments: 1.7-1.9 -> 1.4-1.5 s and 1.3-1.9 -> 0.8-1.3 s)."""
     if not rows:
         return
-    values = "(" + ", ".join("?" * len(rows[0])) + ")"
+    row = "(" + ", ".join("?" * len(rows[0])) + ")"
     full = len(rows) - len(rows) % ROWS_PER_INSERT
     if full:
         chunks = (chain.from_iterable(rows[i : i + ROWS_PER_INSERT]) for i in range(0, full, ROWS_PER_INSERT))
-        db.executemany(f"{insert} VALUES {', '.join([values] * ROWS_PER_INSERT)}", map(tuple, chunks))
-    db.executemany(f"{insert} VALUES {values}", rows[full:])
+        db.executemany(f"{insert} VALUES {', '.join([row] * ROWS_PER_INSERT)}", map(tuple, chunks))
+    db.executemany(f"{insert} VALUES {row}", rows[full:])
 
 
 @contextmanager
@@ -243,8 +243,8 @@ class _Stager:
     def submission_lines(self, path: str, first: int, lines: list[bytes], funnel: Funnel) -> list[tuple] | None:
         """The database rows of a block's submission lines (from number `first` on): the same rows and funnel as
         `line_by_line`, with the titles' NSFW words and the authors' bot check looked up for all posts at once, and the
-        posts of the common shape built from their fields with inline checks (`reddit.image_submission`: 17 instead
-        of 22 us a post of the benchmark's dump); any other post goes through `submission_to_record` as line by line.
+        posts of the common shape built from their fields with inline checks (`reddit.image_submission`); any other
+        post goes through `submission_to_record` as line by line (17 instead of 22 us a post of the benchmark's dump).
         None, with nothing counted, unless every line is a JSON object whose title and author are strings or null."""
         try:
             # each line's object dropped once its fields are taken (see `comment_lines`)

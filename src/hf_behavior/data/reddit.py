@@ -26,6 +26,7 @@ REDDIT_IMAGE_HOSTS = frozenset({"i.redd.it", "i.reddituploads.com", "preview.red
 YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"})
 _YOUTUBE_ID = re.compile(r"(?:[?&]v=|youtu\.be/|/embed/|/shorts/|/v/|/live/)([A-Za-z0-9_-]{11})")
 _PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?=[/?#]|\Z)")
+REMOVED_SELFTEXTS = ("[removed]", "[deleted]")  # the text of a removed post, whose author is "[removed]" then
 # the fields of a submission line that `submission_to_record` reads, in the order `image_submission` takes them
 SUBMISSION_FIELDS = ("id", "subreddit", "url", "score", "upvote_ratio", "title", "author", "created_utc", "over_18",
                      "removed_by_category", "selftext")  # fmt: skip
@@ -79,7 +80,7 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
     media_path = media.find(media_id) if media is not None else None
     if media_path is None and require_media:
         raise MissingMedia("media file not found", detail=media_id)
-    removed = post.get("removed_by_category") or (post.get("selftext") in ("[removed]", "[deleted]"))
+    removed = post.get("removed_by_category") or (post.get("selftext") in REMOVED_SELFTEXTS)
     title = require(post, "title", str)
     author = "[removed]" if removed else optional(post, "author", str)
     created_utc = to_unix(require(post, "created_utc", (int, float, str)))
@@ -95,7 +96,7 @@ def image_submission(values: tuple, origin: str, media=None, require_media: bool
     post_id, subreddit, url, score, ratio, title, author, created_utc, over_18, removed, selftext = values
     if not (
         type(post_id) is str and type(subreddit) is str and type(url) is str and type(title) is str
-        and (author is None or type(author) is str) and not removed and selftext not in ("[removed]", "[deleted]")
+        and (author is None or type(author) is str) and not removed and selftext not in REMOVED_SELFTEXTS
         and type(score) is int and INT64_MIN <= score <= INT64_MAX and type(ratio) is float and 0 <= ratio <= 1
         and type(created_utc) is int and FIRST_DATE <= created_utc <= LAST_DATE
     ):  # fmt: skip
