@@ -161,10 +161,9 @@ class _Stager:
         rows = [(record.key, c["score"], c["text"]) for c in comments]
         return record.key, record.media_hash, record.to_json(), rows, origin
 
-    def unselected(self, obj: dict) -> bool:
-        """Whether a raw Reddit line is of a subreddit the post filter does not select: checked before anything
-        else is read from it, as a monthly dump's lines are mostly (~98%) of other subreddits."""
-        subreddit = obj.get("subreddit")
+    def unselected(self, subreddit) -> bool:
+        """Whether a raw Reddit line's `subreddit` value is one the post filter does not select: checked before
+        anything else is read from the line, as a monthly dump's lines are mostly (~98%) of other subreddits."""
         return type(subreddit) is str and self.filters["reddit"].unselected_subreddit(subreddit)
 
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
@@ -174,7 +173,7 @@ class _Stager:
 
         A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks and
         not staged."""
-        if self.unselected(obj):
+        if self.unselected(obj.get("subreddit")):
             funnel.drop("comments", "post dropped", NO_POST)
             return None
         try:
@@ -258,7 +257,7 @@ class _Stager:
         staged = []
         for i, fields in enumerate(values):
             origin = f"{path}:{first + i}"
-            if type(fields[1]) is str and rules.unselected_subreddit(fields[1]):
+            if self.unselected(fields[1]):
                 funnel.drop("posts", "post filters", UNSELECTED_SUBREDDIT, where=origin)
                 continue
             record = reddit.image_submission(fields, origin, media, needs_media)
@@ -290,7 +289,7 @@ class _Stager:
                 row = self.comment(obj, path, line_no, funnel)
             elif kind == "submissions":
                 origin, needs_media = f"{path}:{line_no}", self.filters["reddit"].config.require_media
-                if self.unselected(obj):
+                if self.unselected(obj.get("subreddit")):
                     funnel.drop("posts", "post filters", UNSELECTED_SUBREDDIT, where=origin)
                     continue
                 row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media, needs_media), origin, 0, funnel)
