@@ -130,7 +130,7 @@ def _strings(values) -> pa.Array:
     return values if isinstance(values, pa.Array) else pa.array(values, pa.string())
 
 
-def _flags(mask: pa.Array) -> np.ndarray:
+def true_flags(mask: pa.Array) -> np.ndarray:
     """A boolean Arrow array as numpy, null as False."""
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
@@ -187,7 +187,7 @@ class Filters:
         data = pa.py_buffer(data.to_pybytes().translate(_NON_WORD_TO_SPACE))
         words = pa.StringArray.from_buffers(len(lowered), offsets, data, validity, offset=lowered.offset)
         flags[:] = pc.fill_null(pc.match_substring_regex(words, self._nsfw_pattern), False)
-        for i in np.flatnonzero(~_flags(pc.string_is_ascii(texts))):
+        for i in np.flatnonzero(~true_flags(pc.string_is_ascii(texts))):
             flags[i] = self.has_nsfw_words(texts[i].as_py())
         return flags
 
@@ -279,19 +279,21 @@ class Filters:
         nsfw, trimmed = self.nsfw_flags(texts), pc.ascii_trim_whitespace(texts)
         checks = []  # (reason, flags) in `comment_reason`'s order
         if cfg.drop_deleted:
-            checks.append((DELETED_COMMENT, _flags(pc.or_(pc.is_in(trimmed, _MARKERS), pc.is_in(authors, _MARKERS)))))
+            deleted = pc.or_(pc.is_in(trimmed, _MARKERS), pc.is_in(authors, _MARKERS))
+            checks.append((DELETED_COMMENT, true_flags(deleted)))
         if self.bot is not None:
             checks.append((BOT_AUTHOR, self.bot_flags(authors)))
         if cfg.min_comment_words is not None or cfg.max_comment_words is not None:
             # min(words, counted + 1), as `comment_reason`'s split; a blank text is one empty part here
             parts = pc.list_value_length(pc.ascii_split_whitespace(trimmed, max_splits=self._words_counted))
-            words = np.where(_flags(pc.equal(trimmed, "")), 0, parts.to_numpy())
+            words = np.where(true_flags(pc.equal(trimmed, "")), 0, parts.to_numpy())
             if cfg.min_comment_words is not None:
                 checks.append((self._too_few_words, words < cfg.min_comment_words))
             if cfg.max_comment_words is not None:
                 checks.append((self._too_many_words, words > cfg.max_comment_words))
         checks.append((NSFW_COMMENT, nsfw))
-        plain = _flags(pc.and_(pc.string_is_ascii(texts), pc.invert(pc.match_substring_regex(texts, "[\\x1c-\\x1f]"))))
+        separators = pc.match_substring_regex(texts, "[\\x1c-\\x1f]")
+        plain = true_flags(pc.and_(pc.string_is_ascii(texts), pc.invert(separators)))
         reasons = [None] * len(texts)
         for reason, flags in reversed(checks):  # the first check that drops a comment names it
             for i in np.flatnonzero(flags & plain):
@@ -313,9 +315,9 @@ class Filters:
         """The authors `is_bot` may be true of: with the default pattern, the names that hold "bot" or start with
         "automoderator" once lower-cased (no character beyond ASCII lower-cases to those letters)."""
         if not self._default_bot:
-            return _flags(pc.is_valid(authors))
+            return true_flags(pc.is_valid(authors))
         lowered = pc.ascii_lower(authors)
-        return _flags(pc.or_(pc.match_substring(lowered, "bot"), pc.starts_with(lowered, "automoderator")))
+        return true_flags(pc.or_(pc.match_substring(lowered, "bot"), pc.starts_with(lowered, "automoderator")))
 
     def screen_comments(self, comments: list[dict]) -> tuple[list[dict], dict[str, int]]:
         """Comments that pass `comment_reason`, and the drop counts by reason (a dict: a `Counter` for the empty

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from . import jsonl, reddit, youtube
 from .dedup import content_hash, near_duplicates
-from .filters import UNSELECTED_SUBREDDIT, FilterConfig, Filters, family
+from .filters import UNSELECTED_SUBREDDIT, FilterConfig, Filters, family, true_flags
 from .media import FolderListing, MediaIndex
 from .reader import LineError, iter_line_blocks, parse_line, read_json_file
 from .records import Dropped, MissingField, Record, optional, optional_number, optional_strings, require
@@ -231,7 +231,7 @@ class _Stager:
             if unselected.any():
                 funnel.drop("comments", "post dropped", NO_POST, int(unselected.sum()))
         readable = pc.and_(pc.and_(pc.is_valid(texts), pc.is_valid(scores)), pc.starts_with(link_ids, "t3_"))
-        readable = pc.fill_null(readable, False).to_numpy(zero_copy_only=False) & ~unselected
+        readable = true_flags(readable) & ~unselected
         for i in np.flatnonzero(~readable & ~unselected):
             self.comment(orjson.loads(lines[i]), path, first + i, funnel)  # the drop, with the field it names
         rows = pa.record_batch({"key": link_ids, "score": scores, "text": texts, "author": authors}).filter(readable)
