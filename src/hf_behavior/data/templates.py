@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import cache
 
 from .records import Record
 
@@ -116,8 +117,15 @@ def intro(record, with_title: bool = True) -> str:
     return text
 
 
-def _user_text(fields: Mapping, kind: str, questions: list[str], describe: bool, with_title: bool = True) -> str:
-    text = f"{intro(fields, with_title)} Analyze this {kind} deeply"
+def _user_text(fields: Mapping, kind: str, questions: tuple[str, ...], describe: bool, with_title: bool = True) -> str:
+    return intro(fields, with_title) + _request(kind, questions, describe)
+
+
+@cache
+def _request(kind: str, questions: tuple[str, ...], describe: bool) -> str:
+    """The user turn after the intro: the task and its questions, the same for every record of a kind and of the
+    same behaviour, so built once each."""
+    text = f" Analyze this {kind} deeply"
     if describe:
         text += ", then " + ("write scene by scene description of the video" if kind == "video" else "write a description of the image")
     if questions:
@@ -128,7 +136,8 @@ def _user_text(fields: Mapping, kind: str, questions: list[str], describe: bool,
     return text
 
 
-def _behavior_questions(kind: str, likes: bool, comments: bool, replay: bool) -> list[str]:
+@cache
+def _behavior_questions(kind: str, likes: bool, comments: bool, replay: bool) -> tuple[str, ...]:
     questions = []
     if likes and comments:
         questions.append(
@@ -141,7 +150,7 @@ def _behavior_questions(kind: str, likes: bool, comments: bool, replay: bool) ->
         questions.append(f"What would be the top-{NUM_COMMENTS} popular comments on this {kind}?")
     if replay:
         questions.append("What would the replay graph values for each scene be?")
-    return questions
+    return tuple(questions)
 
 
 # ---- assistant turn ----------------------------------------------------------------------------------------
@@ -214,7 +223,7 @@ def _behavior_chat(record, likes: bool, comments: bool, replay: bool, answer: bo
     scenes = scene_descriptions(fields)
     questions = _behavior_questions(kind, likes, comments, replay)
     if extra_answer is not None:
-        questions.insert(0, f"What would be the title of this {kind}?")
+        questions = (f"What would be the title of this {kind}?", *questions)
     user = _user_text(fields, kind, questions, describe=scenes is not None, with_title=with_title)
     if not answer:
         return _chat(user, fields, None)
@@ -241,7 +250,7 @@ def no_behavior_messages(record) -> list[dict] | None:
     scenes = scene_descriptions(fields)
     if scenes is None:
         return None
-    return _chat(_user_text(fields, _get(fields, "media_kind", "video"), [], describe=True), fields, scenes)
+    return _chat(_user_text(fields, _get(fields, "media_kind", "video"), (), describe=True), fields, scenes)
 
 
 def likes_messages(record) -> list[dict] | None:
