@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import cache, partial
 from pathlib import Path
@@ -31,7 +32,7 @@ from tqdm.auto import tqdm
 from ..resources import resource_path
 from . import youtube
 from .filters import load_filter_configs
-from .pipeline import Inputs, finalize, ingest, ingest_funnel, record_shards
+from .pipeline import Inputs, finalize, index_comments, ingest, ingest_funnel, record_shards
 from .report import Funnel
 
 BUILDERS = {name: resource_path(f"dataset_builder/{name}.py") for name in ("blift", "salicon")}
@@ -275,10 +276,16 @@ def _run(args) -> int:
     # memory (a shard filtered by an earlier run is rendered by the first config built that lacks its table)
     pending = [c for c in configs if c in BLIFT_CONFIGS and not done_marker(work, c).is_file()]
     rendering = {"rendered_dir": str(work / "rendered"), "render_configs": pending}
-    render = partial(_load_builder("blift").keep_rendered, rendering["rendered_dir"], pending) if pending else None
-    funnel = plotting = None
+    funnel = plotting = render = None
     if has_raw:
         ingest(inputs, filter_configs, work, args.num_proc)
+        # the builder's module imports datasets (~0.3 s of one core) while SQLite builds finalize's comments index on
+        # the other: one after the other, they left a core idle for both
+        with ThreadPoolExecutor(1) as background:
+            indexing = background.submit(index_comments, work)
+            if pending:
+                render = partial(_load_builder("blift").keep_rendered, rendering["rendered_dir"], pending)
+            indexing.result()
         funnel = ingest_funnel(work).merge(finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc, render))
         funnel.save(out)
         plotting = _plot_in_background(funnel, out / "funnel.png")

@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import sqlite3
 from collections import deque
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from itertools import chain
@@ -652,6 +652,15 @@ def _finalize_shard(args) -> None:
     (Path(out_dir) / f"{index:05d}.funnel.json").write_text(json.dumps({**funnel.to_dict(), JOINED: joined}))
 
 
+def index_comments(work_dir: Path) -> None:
+    """The index by which `finalize` reads each shard's comments, once all are staged (a no-op when it is built):
+    made in one sort rather than during ingest, where each comment's insert updated it in its post's place (random
+    over a real dump, ordered by comment time); with the score, a shard's query needs no sort. SQLite sorts in C
+    without holding the GIL, so a thread of the caller may build it while the caller does other work."""
+    with closing(sqlite3.connect(work_dir / "staging.sqlite")) as db:
+        db.execute("CREATE INDEX IF NOT EXISTS comments_by_post_score ON comments (post_key, score DESC)")
+
+
 def finalize(
     work_dir: Path, filter_configs: dict[str, FilterConfig], sidecar_dir: str | None, num_proc: int = 1, render=None
 ) -> Funnel:
@@ -659,10 +668,8 @@ def finalize(
     shard)`, when given, is called with each shard's records before the shard is written, in the same process: the
     export's tables are made there, from the records in memory, in `num_proc` processes."""
     db_path = work_dir / "staging.sqlite"
+    index_comments(work_dir)
     with sqlite3.connect(db_path) as db:
-        # built here in one sort rather than during ingest, where each comment's insert updated it in its post's
-        # place (random over a real dump, ordered by comment time); with the score, a shard's query needs no sort
-        db.execute("CREATE INDEX IF NOT EXISTS comments_by_post_score ON comments (post_key, score DESC)")
         max_rowid = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM posts").fetchone()[0]
     out_dir = work_dir / "records"
     configs = {name: asdict(cfg) for name, cfg in filter_configs.items()}
