@@ -4,6 +4,7 @@ import gc
 import json
 import shutil
 import sqlite3
+import time
 
 import datasets
 import pytest
@@ -155,6 +156,44 @@ def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_p
     assert sorted(load(out, "blift")["id"]) == sorted(load(built, "blift")["id"])
     # a different filter setting must not silently reuse the staged data
     assert main(cli_args(raw, out, "--configs", "blift", "--filter", "youtube.min_views=5")) == 2
+
+
+def test_the_next_file_is_staged_while_the_last_rows_of_the_previous_are_stored(raw, built, tmp_path, monkeypatch):
+    """The ingest processes stage the next input's first blocks while the main process stores and commits the last
+    ones of the input before (they waited for that): the first file's final checkpoint waits here for a block of
+    another input to be staged, then the build is interrupted. It resumes to the same funnel and rows."""
+    staged, checkpoint = tmp_path / "staged", pipeline._Ingest._checkpoint
+    block, videos = pipeline._Stager.block, pipeline._Stager.videos
+
+    def noting(name, method):  # the stager's method, noting its job's name in the ingest processes
+        def staging(self, *args):
+            with open(staged, "a") as out:
+                out.write(f"{name(*args)}\n")
+            return method(self, *args)
+
+        return staging
+
+    def interrupted_at_the_first_end(self, job, finished):
+        if finished:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and set(staged.read_text().split()) <= {job.name}:
+                time.sleep(0.01)
+            assert set(staged.read_text().split()) > {job.name}
+            raise KeyboardInterrupt
+        return checkpoint(self, job, finished)
+
+    monkeypatch.setattr(pipeline._Stager, "block", noting(lambda kind, path, *_: f"{kind}:{path}", block))
+    monkeypatch.setattr(pipeline._Stager, "videos", noting(lambda *_: "youtube", videos))
+    monkeypatch.setattr(pipeline._Ingest, "_checkpoint", interrupted_at_the_first_end)
+    args = cli_args(raw, tmp_path / "out", "--num-proc", "2", "--max-error-rate", "0.5", "--configs", "blift")
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    with sqlite3.connect(tmp_path / "out" / WORK / "staging.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM progress WHERE finished").fetchone() == (0,)
+    monkeypatch.setattr(pipeline._Ingest, "_checkpoint", checkpoint)
+    assert main(args) == 0
+    assert json.loads((tmp_path / "out" / "funnel.json").read_text()) == json.loads((built / "funnel.json").read_text())
+    assert sorted(load(tmp_path / "out", "blift")["id"]) == sorted(load(built, "blift")["id"])
 
 
 def test_a_staging_database_of_an_earlier_version_resumes(raw, built, tmp_path):

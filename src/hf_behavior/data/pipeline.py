@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from itertools import chain
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import orjson
@@ -360,104 +361,137 @@ def _stage(method: str, args: tuple) -> tuple[Funnel, list[tuple], int]:
     return getattr(_STAGER, method)(*args)
 
 
+@dataclass
+class _Job:
+    """One file of lines (or the list of YouTube info files) to stage: its progress row in the database, the
+    stager's method for its blocks (`blocks(done)`: those from item `done` on), how its rows are stored, how often it
+    is checkpointed, and, while it runs, its funnel so far and items done."""
+
+    name: str
+    method: str
+    blocks: Callable[[int], Iterator[tuple]]
+    store: Callable[[sqlite3.Connection, list[tuple], Funnel], None]  # inserts a block's staged rows
+    every: int
+    bar: dict  # the tqdm progress bar's arguments
+    funnel: Funnel = field(default_factory=Funnel)
+    done: int = 0
+
+
+def _store_posts(db: sqlite3.Connection, staged: list[tuple], funnel: Funnel) -> None:
+    """Insert staged posts and their comments; a post whose key or media is already there is a drop.
+
+    A block goes in with two `_insert` calls (a statement per post cost a fifth of the main process); when a unique key
+    turned some posts away, each post's stored payload tells whether it is the one kept (no two lines share a payload,
+    even the very same line twice: it holds its origin, file:line).
+    """
+    before = db.total_changes
+    _insert(db, INSERT_POSTS, [row[:3] for row in staged])
+    if db.total_changes - before < len(staged):
+        staged = [row for row in staged if not _duplicate(db, funnel, *row)]
+    _store_comments(db, [c for row in staged for c in row[3]], funnel)
+
+
+def _duplicate(
+    db: sqlite3.Connection, funnel: Funnel, key: str, media_hash: str | None, payload: str, comments: list, origin: str
+) -> bool:
+    """Whether the insert turned this post away (its key holds another payload, or it is not there)."""
+    stored = db.execute("SELECT payload FROM posts WHERE key = ?", (key,)).fetchone()
+    if stored is not None and stored[0] == payload:
+        return False
+    why = "duplicate media" if stored is None else "same post id seen before"
+    funnel.drop("posts", "duplicate media", why, where=origin)
+    funnel.drop("comments", "post dropped", "post dropped at duplicate media", len(comments))
+    return True
+
+
+def _store_comments(db: sqlite3.Connection, rows: list[tuple], funnel: Funnel) -> None:
+    """Insert comment rows (none is a drop here: `funnel` is taken as `_store_posts` takes it). Whether a Reddit
+    comment's post is staged is not looked up (that look-up was nearly half of a comment's insert): `finalize` counts
+    the comments that join no post as drops."""
+    _insert(db, INSERT_COMMENTS, rows)
+
+
 class _Ingest:
-    """State of one ingest pass: the database, the stager (and its processes) and the current file's funnel."""
+    """One ingest pass: the database, the stager (and its processes) and the jobs' blocks staged in one stream."""
 
     def __init__(self, db: sqlite3.Connection, stager: _Stager, pool=None, num_proc: int = 1):
         self.db, self.stager, self.pool, self.num_proc = db, stager, pool, num_proc
-        self.funnel = Funnel()
-
-    def store_posts(self, staged: list[tuple]) -> None:
-        """Insert staged posts and their comments; a post whose key or media is already there is a drop.
-
-        A block goes in with two `_insert` calls (a statement per post cost a fifth of the main process);
-        when a unique key turned some posts away, each post's stored payload tells whether it is the one kept (no
-        two lines share a payload, even the very same line twice: it holds its origin, file:line).
-        """
-        before = self.db.total_changes
-        _insert(self.db, INSERT_POSTS, [row[:3] for row in staged])
-        if self.db.total_changes - before < len(staged):
-            staged = [row for row in staged if not self._duplicate(*row)]
-        self.store_comments([c for row in staged for c in row[3]])
-
-    def _duplicate(self, key: str, media_hash: str | None, payload: str, comments: list, origin: str) -> bool:
-        """Whether the insert turned this post away (its key holds another payload, or it is not there)."""
-        stored = self.db.execute("SELECT payload FROM posts WHERE key = ?", (key,)).fetchone()
-        if stored is not None and stored[0] == payload:
-            return False
-        why = "duplicate media" if stored is None else "same post id seen before"
-        self.funnel.drop("posts", "duplicate media", why, where=origin)
-        self.funnel.drop("comments", "post dropped", "post dropped at duplicate media", len(comments))
-        return True
-
-    def store_comments(self, rows: list[tuple]) -> None:
-        """Insert comment rows. Whether a Reddit comment's post is staged is not looked up here (that look-up was
-        nearly half of a comment's insert): `finalize` counts the comments that join no post as drops."""
-        _insert(self.db, INSERT_COMMENTS, rows)
-
-    # ---- one job = one file (or the list of YouTube info files) ------------------------------------------
-
-    def run_lines(self, job: str, path: str, kind: str) -> None:
-        """Stage the lines of a `kind` file in blocks and store them; a checkpoint commits rows and funnel together
-        every `CHECKPOINT_LINES` lines."""
-        done = self._resume(job)
-        if done is None:
-            return
-        blocks = ((kind, path, *block) for block in iter_line_blocks(path, BLOCK_BYTES, skip_lines=done))
-        bar = tqdm(desc=Path(path).name, unit=" lines", initial=done, leave=False)
-        store = self.store_comments if kind == "comments" else self.store_posts
-        self._run_blocks(job, done, "block", blocks, store, bar, CHECKPOINT_LINES)
-
-    def run_youtube(self, files: list[Path]) -> None:
-        """Stage the info files in blocks and store them, checkpointing every `CHECKPOINT_VIDEOS` files."""
-        job = "youtube:" + str(len(files))
-        done = self._resume(job)
-        if done is None:
-            return
-        blocks = ((files[i : i + BLOCK_VIDEOS], i) for i in range(done, len(files), BLOCK_VIDEOS))
-        bar = tqdm(desc="youtube info.json", unit=" files", initial=done, total=len(files), leave=False)
-        self._run_blocks(job, done, "videos", blocks, self.store_posts, bar, CHECKPOINT_VIDEOS)
 
     @_collector_paused()  # the staged rows, taken in here (in the pool's thread) and stored
-    def _run_blocks(self, job: str, done: int, method: str, blocks, store, bar, every: int) -> None:
-        """Stage `blocks` with the stager's `method` (in order; in the processes, `BLOCKS_IN_FLIGHT` each at most),
-        store each block's rows and commit rows and funnel together whenever `done` passes a multiple of `every`."""
-        if self.pool is None:
-            staged_blocks = (getattr(self.stager, method)(*block) for block in blocks)
-        else:
-            staged_blocks = _ordered(self.pool, partial(_stage, method), blocks, BLOCKS_IN_FLIGHT * self.num_proc)
-        for funnel, staged, last in staged_blocks:
-            self.funnel.merge(funnel)
-            store(staged)
+    def run(self, jobs: list[_Job]) -> None:
+        """Stage the jobs' blocks in order (in the processes, `BLOCKS_IN_FLIGHT` each at most) as one stream, so that a
+        job's first blocks are staged while the previous job's last ones are stored and committed (at the switch
+        from posts to comments the processes waited for that, a third of a second); store each block's rows, and
+        commit rows and funnel together whenever a job's items done pass a multiple of its `every`, and at its end."""
+        bars = {}  # a job's progress bar, from its first block stored on
+        for job, result in self._staged(jobs):
+            if job.name not in bars:
+                bars[job.name] = tqdm(initial=job.done, leave=False, **job.bar)
+            bar = bars[job.name]
+            if result is None:  # the job's last block is stored
+                bar.close()
+                self._checkpoint(job, finished=True)
+                continue
+            funnel, staged, last = result
+            job.funnel.merge(funnel)
+            job.store(self.db, staged, job.funnel)
             bar.update(last - bar.n)
-            if last // every > done // every:
-                self._checkpoint(job, last, finished=False)
-            done = last
-        bar.close()
-        self._checkpoint(job, done, finished=True)
+            passed_a_checkpoint, job.done = last // job.every > job.done // job.every, last
+            if passed_a_checkpoint:
+                self._checkpoint(job, finished=False)
 
-    def _resume(self, job: str) -> int | None:
-        """Lines already done for `job` (its funnel so far loaded), or None when the job is finished."""
-        row = self.db.execute("SELECT done, finished, funnel FROM progress WHERE job = ?", (job,)).fetchone()
-        self.funnel = Funnel() if row is None else Funnel.from_dict(json.loads(row[2]))
-        return 0 if row is None else (None if row[1] else row[0])
+    def _staged(self, jobs: list[_Job]) -> Iterator[tuple[_Job, tuple | None]]:
+        """`(job, its next block's funnel, rows and last item)` in order, then `(job, None)` after its last block; a
+        job resumes at its last checkpoint and a finished one yields nothing."""
+        tasks = ((job, block) for job in jobs if self._resume(job) for block in chain(job.blocks(job.done), [None]))
+        if self.pool is None:
+            for job, block in tasks:
+                yield job, None if block is None else getattr(self.stager, job.method)(*block)
+            return
+        pending = deque()  # (job, the pool's result or None), at most `BLOCKS_IN_FLIGHT` per process
+        for job, block in tasks:
+            pending.append((job, None if block is None else self.pool.apply_async(_stage, (job.method, block))))
+            if len(pending) >= BLOCKS_IN_FLIGHT * self.num_proc:
+                yield _result(*pending.popleft())
+        while pending:
+            yield _result(*pending.popleft())
 
-    def _checkpoint(self, job: str, done: int, finished: bool) -> None:
+    def _resume(self, job: _Job) -> bool:
+        """Load the job's progress (items done, funnel so far); False when it is finished."""
+        row = self.db.execute("SELECT done, finished, funnel FROM progress WHERE job = ?", (job.name,)).fetchone()
+        if row is not None:
+            job.done, job.funnel = row[0], Funnel.from_dict(json.loads(row[2]))
+        return row is None or not row[1]
+
+    def _checkpoint(self, job: _Job, finished: bool) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO progress VALUES (?, ?, ?, ?)", (job, done, int(finished), json.dumps(self.funnel.to_dict()))
+            "INSERT OR REPLACE INTO progress VALUES (?, ?, ?, ?)",
+            (job.name, job.done, int(finished), json.dumps(job.funnel.to_dict())),
         )
         self.db.commit()
 
 
-def _ordered(pool, function, tasks, in_flight: int):
-    """`pool.imap(function, tasks)` that reads at most `in_flight` tasks ahead (imap reads them all)."""
-    pending = deque()
-    for task in tasks:
-        pending.append(pool.apply_async(function, (task,)))
-        if len(pending) >= in_flight:
-            yield pending.popleft().get()
-    while pending:
-        yield pending.popleft().get()
+def _result(job: _Job, pending) -> tuple[_Job, tuple | None]:
+    return job, None if pending is None else pending.get()
+
+
+def _line_job(kind: str, path: str) -> _Job:
+    """The job of a `kind` file ("submissions", "generic" or "comments"): its lines in blocks of `BLOCK_BYTES`,
+    checkpointed every `CHECKPOINT_LINES` lines."""
+    return _Job(
+        name=f"{kind}:{path}", method="block", every=CHECKPOINT_LINES,
+        blocks=lambda done: ((kind, path, *block) for block in iter_line_blocks(path, BLOCK_BYTES, skip_lines=done)),
+        store=_store_comments if kind == "comments" else _store_posts, bar={"desc": Path(path).name, "unit": " lines"},
+    )  # fmt: skip
+
+
+def _youtube_job(files: list[Path]) -> _Job:
+    """The job of the YouTube info files: `BLOCK_VIDEOS` files a block, checkpointed every `CHECKPOINT_VIDEOS`."""
+    return _Job(
+        name=f"youtube:{len(files)}", method="videos", every=CHECKPOINT_VIDEOS, store=_store_posts,
+        blocks=lambda done: ((files[i : i + BLOCK_VIDEOS], i) for i in range(done, len(files), BLOCK_VIDEOS)),
+        bar={"desc": "youtube info.json", "unit": " files", "total": len(files)},
+    )  # fmt: skip
 
 
 def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Path, num_proc: int = 1) -> None:
@@ -467,16 +501,13 @@ def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Pa
     db = _connect(work_dir / "staging.sqlite")
     _STAGER = _Stager({name: Filters(cfg) for name, cfg in filter_configs.items()}, inputs)
     pool = multiprocessing.get_context("fork").Pool(num_proc) if num_proc > 1 else None
+    jobs = [_line_job("submissions", path) for path in inputs.reddit_submissions]
+    if inputs.youtube:
+        jobs.append(_youtube_job(youtube.info_files(inputs.youtube)))
+    jobs += [_line_job("generic", path) for path in inputs.generic]
+    jobs += [_line_job("comments", path) for path in inputs.reddit_comments]
     try:
-        state = _Ingest(db, _STAGER, pool, num_proc)
-        for path in inputs.reddit_submissions:
-            state.run_lines(f"submissions:{path}", path, "submissions")
-        if inputs.youtube:
-            state.run_youtube(youtube.info_files(inputs.youtube))
-        for path in inputs.generic:
-            state.run_lines(f"generic:{path}", path, "generic")
-        for path in inputs.reddit_comments:
-            state.run_lines(f"comments:{path}", path, "comments")
+        _Ingest(db, _STAGER, pool, num_proc).run(jobs)
     finally:
         if pool is not None:
             pool.terminate()
