@@ -2,9 +2,11 @@
 
 import gc
 import json
+import os
 import shutil
 import sqlite3
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 import datasets
 import pytest
@@ -194,6 +196,26 @@ def test_the_next_file_is_staged_while_the_last_rows_of_the_previous_are_stored(
     assert main(args) == 0
     assert json.loads((tmp_path / "out" / "funnel.json").read_text()) == json.loads((built / "funnel.json").read_text())
     assert sorted(load(tmp_path / "out", "blift")["id"]) == sorted(load(built, "blift")["id"])
+
+
+@pytest.mark.timeout(120)
+def test_a_staging_process_killed_stops_the_build_and_a_rerun_resumes(raw, built, tmp_path, monkeypatch):
+    """A staging process that dies (the OOM killer, a segfault) stops the build with an error at once; with
+    `multiprocessing.Pool` the main process waited for its block forever."""
+    block = pipeline._Stager.block
+
+    def dying_at_the_comments(self, kind, *args):  # in the ingest processes
+        if kind == "comments":
+            os._exit(1)
+        return block(self, kind, *args)
+
+    monkeypatch.setattr(pipeline._Stager, "block", dying_at_the_comments)
+    args = cli_args(raw, tmp_path / "out", "--num-proc", "2", "--max-error-rate", "0.5", "--configs", "blift")
+    with pytest.raises(BrokenProcessPool):
+        main(args)
+    monkeypatch.setattr(pipeline._Stager, "block", block)
+    assert main(args) == 0
+    assert json.loads((tmp_path / "out" / "funnel.json").read_text()) == json.loads((built / "funnel.json").read_text())
 
 
 def test_a_staging_database_of_an_earlier_version_resumes(raw, built, tmp_path):

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import sqlite3
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -417,7 +418,7 @@ class _Ingest:
     def __init__(self, db: sqlite3.Connection, stager: _Stager, pool=None, num_proc: int = 1):
         self.db, self.stager, self.pool, self.num_proc = db, stager, pool, num_proc
 
-    @_collector_paused()  # the staged rows, taken in here (in the pool's thread) and stored
+    @_collector_paused()  # the staged rows, taken in here (in the executor's thread) and stored
     def run(self, jobs: list[_Job]) -> None:
         """Stage the jobs' blocks in order (in the processes, `BLOCKS_IN_FLIGHT` each at most) as one stream, so that a
         job's first blocks are staged while the previous job's last ones are stored and committed (at the switch
@@ -448,9 +449,9 @@ class _Ingest:
             for job, block in tasks:
                 yield job, None if block is None else getattr(self.stager, job.method)(*block)
             return
-        pending = deque()  # (job, the pool's result or None), at most `BLOCKS_IN_FLIGHT` per process
+        pending = deque()  # (job, the future of its block's result or None), at most `BLOCKS_IN_FLIGHT` per process
         for job, block in tasks:
-            pending.append((job, None if block is None else self.pool.apply_async(_stage, (job.method, block))))
+            pending.append((job, None if block is None else self.pool.submit(_stage, job.method, block)))
             if len(pending) >= BLOCKS_IN_FLIGHT * self.num_proc:
                 yield _result(*pending.popleft())
         while pending:
@@ -472,7 +473,7 @@ class _Ingest:
 
 
 def _result(job: _Job, pending) -> tuple[_Job, tuple | None]:
-    return job, None if pending is None else pending.get()
+    return job, None if pending is None else pending.result()
 
 
 def _line_job(kind: str, path: str) -> _Job:
@@ -500,7 +501,10 @@ def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Pa
     global _STAGER
     db = _connect(work_dir / "staging.sqlite")
     _STAGER = _Stager({name: Filters(cfg) for name, cfg in filter_configs.items()}, inputs)
-    pool = multiprocessing.get_context("fork").Pool(num_proc) if num_proc > 1 else None
+    # not `multiprocessing.Pool`: its worker-handler thread wakes whenever a result waits to be read and loops
+    # until it is; behind the staged rows' unpickling that was 0.8 CPU-s of the 200k benchmark's ingest, and it
+    # held the GIL from the threads doing the work
+    pool = ProcessPoolExecutor(num_proc, multiprocessing.get_context("fork")) if num_proc > 1 else None
     jobs = [_line_job("submissions", path) for path in inputs.reddit_submissions]
     if inputs.youtube:
         jobs.append(_youtube_job(youtube.info_files(inputs.youtube)))
@@ -509,8 +513,8 @@ def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Pa
     try:
         _Ingest(db, _STAGER, pool, num_proc).run(jobs)
     finally:
-        if pool is not None:
-            pool.terminate()
+        if pool is not None:  # after an error, the blocks not begun are dropped and the processes end after theirs
+            pool.shutdown(wait=False, cancel_futures=True)
         _STAGER = None
         db.close()
 
