@@ -199,21 +199,28 @@ def test_the_next_file_is_staged_while_the_last_rows_of_the_previous_are_stored(
 
 
 @pytest.mark.timeout(120)
-def test_a_staging_process_killed_stops_the_build_and_a_rerun_resumes(raw, built, tmp_path, monkeypatch):
-    """A staging process that dies (the OOM killer, a segfault) stops the build with an error at once; with
-    `multiprocessing.Pool` the main process waited for its block forever."""
-    block = pipeline._Stager.block
+@pytest.mark.parametrize("stage", ["ingest", "finalize"])
+def test_a_process_killed_stops_the_build_and_a_rerun_resumes(raw, built, tmp_path, monkeypatch, stage):
+    """A staging or filtering process that dies (the OOM killer, a segfault) stops the build with an error at once;
+    with `multiprocessing.Pool` the main process waited for its task forever."""
+    builder = os.getpid()
 
-    def dying_at_the_comments(self, kind, *args):  # in the ingest processes
-        if kind == "comments":
-            os._exit(1)
-        return block(self, kind, *args)
+    def dying(function):
+        def in_a_worker_process(*args):
+            if os.getpid() != builder:
+                os._exit(1)
+            return function(*args)
 
-    monkeypatch.setattr(pipeline._Stager, "block", dying_at_the_comments)
+        return in_a_worker_process
+
+    monkeypatch.setattr(pipeline, "SHARD_POSTS", 4)  # several shards, filtered in the processes
     args = cli_args(raw, tmp_path / "out", "--num-proc", "2", "--max-error-rate", "0.5", "--configs", "blift")
-    with pytest.raises(BrokenProcessPool):
+    with monkeypatch.context() as patch, pytest.raises(BrokenProcessPool):
+        if stage == "ingest":
+            patch.setattr(pipeline._Stager, "comment_lines", dying(pipeline._Stager.comment_lines))
+        else:
+            patch.setattr(pipeline, "near_duplicates", dying(pipeline.near_duplicates))
         main(args)
-    monkeypatch.setattr(pipeline._Stager, "block", block)
     assert main(args) == 0
     assert json.loads((tmp_path / "out" / "funnel.json").read_text()) == json.loads((built / "funnel.json").read_text())
 

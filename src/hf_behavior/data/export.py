@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from ..resources import resource_path
 from . import youtube
 from .filters import load_filter_configs
-from .pipeline import Inputs, finalize, index_comments, ingest, ingest_funnel, record_shards
+from .pipeline import Inputs, finalize, index_comments, ingest, ingest_funnel, processes, record_shards
 from .report import Funnel
 
 BUILDERS = {name: resource_path(f"dataset_builder/{name}.py") for name in ("blift", "salicon")}
@@ -136,8 +136,8 @@ def _build_blift_configs(
         return {config: build(config, num_proc=num_proc) for config in configs}
     from datasets import disable_progress_bars  # the processes' bars would overwrite each other: one bar here
 
-    with multiprocessing.get_context("fork").Pool(min(num_proc, len(configs)), disable_progress_bars) as pool:
-        counts = pool.imap(partial(build, num_proc=1), configs)
+    with processes(min(num_proc, len(configs)), disable_progress_bars) as pool:
+        counts = pool.map(partial(build, num_proc=1), configs)
         counts = list(tqdm(counts, total=len(configs), desc="writing configs", unit=" configs"))
     return dict(zip(configs, counts))
 

@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import sqlite3
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -119,6 +119,22 @@ def _collector_paused():
     finally:
         if enabled:
             gc.enable()
+
+
+@contextmanager
+def processes(num_proc: int, initializer=None):
+    """A `ProcessPoolExecutor` of `num_proc` forked processes (they inherit what the caller set up), shut down when the
+    block ends; after an error the tasks not begun are dropped and the processes end after their own. Not
+    `multiprocessing.Pool`: its worker-handler thread loops while a result waits to be read (0.8 CPU-s of the 200k
+    benchmark's ingest, holding the GIL from the threads at work), and a process that dies leaves it waiting
+    forever, where the executor raises `BrokenProcessPool`."""
+    executor = ProcessPoolExecutor(num_proc, multiprocessing.get_context("fork"), initializer)
+    try:
+        yield executor
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown()
 
 
 def _where(origin: str, drop: Dropped) -> str:
@@ -499,24 +515,21 @@ def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Pa
     """Stage 1: stream every input into `work_dir/staging.sqlite` (resumes where a previous run stopped); with
     `num_proc > 1` lines are parsed and filtered in that many processes."""
     global _STAGER
-    db = _connect(work_dir / "staging.sqlite")
-    _STAGER = _Stager({name: Filters(cfg) for name, cfg in filter_configs.items()}, inputs)
-    # not `multiprocessing.Pool`: its worker-handler thread wakes whenever a result waits to be read and loops
-    # until it is; behind the staged rows' unpickling that was 0.8 CPU-s of the 200k benchmark's ingest, and it
-    # held the GIL from the threads doing the work
-    pool = ProcessPoolExecutor(num_proc, multiprocessing.get_context("fork")) if num_proc > 1 else None
     jobs = [_line_job("submissions", path) for path in inputs.reddit_submissions]
     if inputs.youtube:
         jobs.append(_youtube_job(youtube.info_files(inputs.youtube)))
     jobs += [_line_job("generic", path) for path in inputs.generic]
     jobs += [_line_job("comments", path) for path in inputs.reddit_comments]
-    try:
-        _Ingest(db, _STAGER, pool, num_proc).run(jobs)
-    finally:
-        if pool is not None:  # after an error, the blocks not begun are dropped and the processes end after theirs
-            pool.shutdown(wait=False, cancel_futures=True)
-        _STAGER = None
-        db.close()
+    _STAGER = _Stager({name: Filters(cfg) for name, cfg in filter_configs.items()}, inputs)
+    with closing(_connect(work_dir / "staging.sqlite")) as db:
+        try:
+            if num_proc == 1:
+                _Ingest(db, _STAGER).run(jobs)
+            else:
+                with processes(num_proc) as pool:
+                    _Ingest(db, _STAGER, pool, num_proc).run(jobs)
+        finally:
+            _STAGER = None
 
 
 def ingest_funnel(work_dir: Path) -> Funnel:
@@ -716,8 +729,9 @@ def finalize(
     todo = [shard for shard in shards if not stats_path[shard[1]].is_file()]
     bar = tqdm(total=len(shards), initial=len(shards) - len(todo), desc="filtering shards", unit=" shards")
     if num_proc > 1 and len(todo) > 1:
-        with multiprocessing.get_context("fork").Pool(min(num_proc, len(todo))) as pool:
-            for _ in pool.imap_unordered(_finalize_shard, todo):
+        with processes(min(num_proc, len(todo))) as pool:
+            for done in as_completed([pool.submit(_finalize_shard, shard) for shard in todo]):
+                done.result()
                 bar.update()
     else:
         for shard in todo:
