@@ -46,7 +46,9 @@ def term_ids(texts: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
     strings = pa.LargeStringArray.from_buffers(len(plain), pa.py_buffer(offsets), text)
     runs = pc.ascii_split_whitespace(strings)
     words = pc.list_flatten(runs)
-    keep = pc.greater_equal(pc.utf8_length(words), 2)  # characters, not bytes
+    # two characters or more: an ASCII text's runs are ASCII, the others' are regex tokens (two characters at
+    # least), so counting bytes tells the same
+    keep = pc.greater_equal(pc.binary_length(words), 2)
     terms = pc.dictionary_encode(words.filter(keep))  # ids by first appearance
     text_of = pc.list_parent_indices(runs).filter(keep)
     return terms.indices.to_numpy().astype(np.int64), text_of.to_numpy().astype(np.int64), len(terms.dictionary)
