@@ -64,10 +64,20 @@ def per_group_tfidf(groups: list[list[str]]) -> tuple[sp.csr_matrix, np.ndarray]
     )  # duplicate (text, term) entries are summed: term counts
     counts.sum_duplicates()
     entry_group = group_of[np.repeat(np.arange(len(group_of)), np.diff(counts.indptr))]
-    # document frequency of each entry's term within its group: entries with the same (group, term)
-    _, same, doc_freq = np.unique(entry_group * counts.shape[1] + counts.indices, return_inverse=True, return_counts=True)
-    counts.data *= np.log((1.0 + sizes[entry_group]) / (1.0 + doc_freq[same])) + 1.0
+    doc_freq = _same_key_counts(entry_group * counts.shape[1] + counts.indices)  # of the entry's term in its group
+    counts.data *= np.log((1.0 + sizes[entry_group]) / (1.0 + doc_freq)) + 1.0
     return normalize(counts), group_of
+
+
+def _same_key_counts(keys: np.ndarray) -> np.ndarray:
+    """For each of the (non-negative) `keys`, how many are equal to it. The keys come in runs of a group's
+    entries, which a stable sort (timsort) takes whole: a third of the time of `np.unique`'s sort."""
+    order = np.argsort(keys, kind="stable")
+    starts = np.flatnonzero(np.diff(keys[order], prepend=-1))
+    lengths = np.diff(starts, append=len(keys))
+    counts = np.empty(len(keys), np.int64)
+    counts[order] = np.repeat(lengths, lengths)
+    return counts
 
 
 def _pairs(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
