@@ -57,7 +57,7 @@ SHARD_POSTS = 5_000
 JOINED = "joined_comments"  # a finalized shard's count of the staged comments its posts have
 NO_POST = "post filtered out or not in the dump"  # a comment's drop reason when its post is not staged
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS comments (post_key TEXT NOT NULL, score INTEGER, text TEXT);
 CREATE TABLE IF NOT EXISTS progress (job TEXT PRIMARY KEY, done INTEGER, finished INTEGER, funnel TEXT);
 """
@@ -409,8 +409,7 @@ def _store_posts(db: sqlite3.Connection, staged: list[tuple], funnel: Funnel) ->
 
 
 def _duplicate(
-    db: sqlite3.Connection, funnel: Funnel, key: str, media_hash: str | None, payload: bytes, comments: list,
-    origin: str,
+    db: sqlite3.Connection, funnel: Funnel, key: str, media_hash: str | None, payload: str, comments: list, origin: str
 ) -> bool:
     """Whether the insert turned this post away (its key holds another payload, or it is not there)."""
     stored = db.execute("SELECT payload FROM posts WHERE key = ?", (key,)).fetchone()
@@ -694,8 +693,8 @@ def _finalize_shard(args) -> None:
         render(kept, f"{index:05d}")
     os.makedirs(out_dir, exist_ok=True)
     tmp = Path(out_dir) / f"{index:05d}.jsonl.tmp"
-    with open(tmp, "wb") as out:
-        out.writelines(record.to_json() + b"\n" for record in kept)
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.writelines(record.to_json() + "\n" for record in kept)
     os.replace(tmp, Path(out_dir) / f"{index:05d}.jsonl")
     # with the number of staged comments that joined the shard's posts: the others joined none (`finalize`)
     (Path(out_dir) / f"{index:05d}.funnel.json").write_text(json.dumps({**funnel.to_dict(), JOINED: joined}))

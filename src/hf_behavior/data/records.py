@@ -37,15 +37,6 @@ def json_text(value) -> str:
         return _stdlib_json_text(value)
 
 
-def json_bytes(value) -> bytes:
-    """`json_text` as UTF-8 bytes, as orjson writes it: what is stored and read back as bytes (a staged record, a
-    line of a record file) is not decoded to text and encoded again."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return _stdlib_json_text(value).encode()
-
-
 class Dropped(Exception):
     """A raw item that does not become a record: `stage` and reason (the message) go to the funnel report."""
 
@@ -116,9 +107,8 @@ class Record:
         values = [scene.get("replay") for scene in self.scenes]
         return values if values and all(v is not None for v in values) else None
 
-    def to_json(self) -> bytes:
-        """The record as JSON in UTF-8 bytes (`json_bytes`), which `from_json` reads."""
-        return json_bytes(self.__dict__)
+    def to_json(self) -> str:
+        return json_text(self.__dict__)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Record:
