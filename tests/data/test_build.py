@@ -9,6 +9,7 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 
 import datasets
+import pyarrow as pa
 import pytest
 from datasets.exceptions import DatasetGenerationError
 from huggingface_hub import DatasetCard
@@ -125,6 +126,20 @@ def test_truncated_zst_and_error_rate_limit(raw, tmp_path, capsys):
     assert not (tmp_path / "strict" / "blift").exists()  # stopped before writing configs
     assert main(cli_args(args, tmp_path / "strict", "--configs", "blift", "--max-error-rate", "0.5")) == 0
     assert len(load(tmp_path / "strict", "blift")) >= 3
+
+
+def test_the_build_takes_arrow_memory_from_the_system_allocator_and_gives_the_pool_back(raw, tmp_path, monkeypatch):
+    before, during = pa.default_memory_pool().backend_name, []
+
+    def recording(*args, **kwargs):
+        during.append(pa.default_memory_pool().backend_name)  # the filtering processes fork with it
+        return finalize(*args, **kwargs)
+
+    finalize = export.finalize
+    monkeypatch.setattr(export, "finalize", recording)
+    assert main(cli_args(raw, tmp_path / "out", "--configs", "blift", "--max-error-rate", "0.5")) == 0
+    assert during == ["system"]
+    assert pa.default_memory_pool().backend_name == before
 
 
 def test_resume_after_interruption_matches_uninterrupted_build(raw, built, tmp_path, monkeypatch):
