@@ -96,17 +96,22 @@ def record_columns(records: list[Record]) -> pa.Table:
     columns["replay_graph"] = [graph or [] for graph in columns["replay_graph"]]
     arrays = {name: pa.array(values, RECORD_SCHEMA.field(name).type) for name, values in columns.items()}
     comments, scenes = [record.comments for record in records], [record.scenes for record in records]
-    flat = [comment for some in comments for comment in some]
-    arrays["comments"] = _lists(comments, [comment["text"] for comment in flat], "comments")
-    arrays["comment_scores"] = _lists(comments, [comment["score"] for comment in flat], "comment_scores")
-    arrays["scenes"] = _lists(scenes, [json_text(scene) for some in scenes for scene in some], "scenes")
+    flat, by_post = [comment for some in comments for comment in some], _offsets(comments)
+    arrays["comments"] = _lists(by_post, [comment["text"] for comment in flat], "comments")
+    arrays["comment_scores"] = _lists(by_post, [comment["score"] for comment in flat], "comment_scores")
+    arrays["scenes"] = _lists(_offsets(scenes), [json_text(scene) for some in scenes for scene in some], "scenes")
     return pa.Table.from_arrays([arrays[f.name] for f in RECORD_SCHEMA], schema=RECORD_SCHEMA)
 
 
-def _lists(lists: list[list], values: list, column: str) -> pa.ListArray:
-    """The `values` of all `lists`, one after another, as a list column of `RECORD_SCHEMA`."""
+def _offsets(lists: list[list]) -> np.ndarray:
+    """Where each of `lists` starts among their values laid one after another, and where the last ends."""
     offsets = np.zeros(len(lists) + 1, np.int32)
     np.cumsum(np.fromiter(map(len, lists), np.int32, len(lists)), out=offsets[1:])
+    return offsets
+
+
+def _lists(offsets: np.ndarray, values: list, column: str) -> pa.ListArray:
+    """`values` cut at `offsets` (`_offsets`) as a list column of `RECORD_SCHEMA`."""
     kind = RECORD_SCHEMA.field(column).type
     return pa.ListArray.from_arrays(offsets, pa.array(values, kind.value_type), type=kind)
 
