@@ -50,13 +50,8 @@ def _get(fields: Mapping, name: str, default):
     return default if value is None else value
 
 
-def _like_percent(fields: Mapping) -> float | None:
-    ratio = fields.get("like_ratio")
-    return None if ratio is None else 100.0 * ratio
-
-
-def _replay(fields: Mapping) -> list[float] | None:
-    values = [scene.get("replay") for scene in _get(fields, "scenes", [])]
+def _replay(scenes: list[dict]) -> list[float] | None:
+    values = [scene.get("replay") for scene in scenes]
     return values if values and all(v is not None for v in values) else None
 
 
@@ -80,14 +75,17 @@ def format_number(value: float) -> str:
 
 def media_block(record) -> dict:
     fields = _fields(record)
-    kind = _get(fields, "media_kind", "video")
+    return _media_block(fields, _get(fields, "media_kind", "video"))
+
+
+def _media_block(fields: Mapping, kind: str) -> dict:
     path = fields.get("media_path")
     return {"type": kind, "path": path} if path else {"type": kind, "url": fields.get("media_url")}
 
 
-def _chat(user_text: str, record, answer: str | None, system: str | None = SYSTEM_PROMPT) -> list[dict]:
+def _chat(user_text: str, media: dict, answer: str | None, system: str | None = SYSTEM_PROMPT) -> list[dict]:
     messages = [] if system is None else [{"role": "system", "content": [{"type": "text", "text": system}]}]
-    messages.append({"role": "user", "content": [{"type": "text", "text": user_text}, media_block(record)]})
+    messages.append({"role": "user", "content": [{"type": "text", "text": user_text}, media]})
     if answer is not None:
         messages.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
     return messages
@@ -99,7 +97,11 @@ def _chat(user_text: str, record, answer: str | None, system: str | None = SYSTE
 def intro(record, with_title: bool = True) -> str:
     """First sentence(s): what the media is and where it was posted, then the ASR when there is one."""
     fields = _fields(record)
-    kind, title, channel = _get(fields, "media_kind", "video"), _get(fields, "title", ""), fields.get("channel")
+    return _intro(fields, _get(fields, "media_kind", "video"), with_title)
+
+
+def _intro(fields: Mapping, kind: str, with_title: bool) -> str:
+    title, channel = _get(fields, "title", ""), fields.get("channel")
     subreddit, brand = fields.get("subreddit"), _get(fields, "brand", False)
     titled = f' is titled "{title}"' if with_title else ""
     if brand and channel:
@@ -118,7 +120,7 @@ def intro(record, with_title: bool = True) -> str:
 
 
 def _user_text(fields: Mapping, kind: str, questions: tuple[str, ...], describe: bool, with_title: bool = True) -> str:
-    return intro(fields, with_title) + _request(kind, questions, describe)
+    return _intro(fields, kind, with_title) + _request(kind, questions, describe)
 
 
 @cache
@@ -184,10 +186,13 @@ def describe_scene(scene: Mapping, unit: str = "scene") -> str:
 
 def scene_descriptions(record) -> str | None:
     fields = _fields(record)
-    scenes = _get(fields, "scenes", [])
+    return _scene_text(fields.get("scenes"), _get(fields, "media_kind", "video"))
+
+
+def _scene_text(scenes: list[dict] | None, kind: str) -> str | None:
     if not scenes:
         return None
-    if _get(fields, "media_kind", "video") == "image":
+    if kind == "image":
         return "The description of the image is:\n" + describe_scene(scenes[0], "image")
     lines = [f"Scene {i}: {describe_scene(scene)}" for i, scene in enumerate(scenes, start=1)]
     return "The scene-by-scene descriptions are:\n" + "\n".join(lines)
@@ -213,22 +218,24 @@ def _behavior_chat(record, likes: bool, comments: bool, replay: bool, answer: bo
                    extra_answer: str | None = None):  # fmt: skip
     """Each behaviour asked for that the record has is asked (and answered); None when there is none of them."""
     fields = _fields(record)
-    kind = _get(fields, "media_kind", "video")
-    like_percent = _like_percent(fields) if likes else None
-    top = _get(fields, "comments", [])[:NUM_COMMENTS] if comments else []
-    replay_values = _replay(fields) if replay else None
+    kind, scenes = _get(fields, "media_kind", "video"), fields.get("scenes")
+    ratio = fields.get("like_ratio") if likes else None
+    like_percent = None if ratio is None else 100.0 * ratio
+    top = (fields.get("comments") or [])[:NUM_COMMENTS] if comments else []
+    replay_values = _replay(scenes) if replay and scenes else None
     likes, comments, replay = like_percent is not None, bool(top), replay_values is not None
     if not (likes or comments or replay or extra_answer):
         return None
-    scenes = scene_descriptions(fields)
+    described = _scene_text(scenes, kind)
     questions = _behavior_questions(kind, likes, comments, replay)
     if extra_answer is not None:
         questions = (f"What would be the title of this {kind}?", *questions)
-    user = _user_text(fields, kind, questions, describe=scenes is not None, with_title=with_title)
+    user = _user_text(fields, kind, questions, describe=described is not None, with_title=with_title)
+    media = _media_block(fields, kind)
     if not answer:
-        return _chat(user, fields, None)
-    body = [part for part in (scenes, extra_answer, _behavior_answer(kind, like_percent, top, replay_values)) if part]
-    return _chat(user, fields, "\n".join(body))
+        return _chat(user, media, None)
+    body = [part for part in (described, extra_answer, _behavior_answer(kind, like_percent, top, replay_values)) if part]
+    return _chat(user, media, "\n".join(body))
 
 
 # ---- public templates --------------------------------------------------------------------------------------
@@ -247,10 +254,11 @@ def behavior_prompt_messages(record) -> list[dict] | None:
 def no_behavior_messages(record) -> list[dict] | None:
     """Listing 8 (Ad-LLaVA): the same media and description, no behaviour asked or answered."""
     fields = _fields(record)
-    scenes = scene_descriptions(fields)
+    kind = _get(fields, "media_kind", "video")
+    scenes = _scene_text(fields.get("scenes"), kind)
     if scenes is None:
         return None
-    return _chat(_user_text(fields, _get(fields, "media_kind", "video"), (), describe=True), fields, scenes)
+    return _chat(_user_text(fields, kind, (), describe=True), _media_block(fields, kind), scenes)
 
 
 def likes_messages(record) -> list[dict] | None:
@@ -297,7 +305,7 @@ def _m3l_chat(record, task: str, fields: str, review: str, given: str, target: s
         + _m3l_metadata(post, given.format(likes=likes, caption=one_line(_get(post, "title", ""))))
         + f"\n\n{target}: [MASK]"
     )
-    return _chat(user, post, f"{target}: {answer(post)}", system=None)
+    return _chat(user, _media_block(post, kind), f"{target}: {answer(post)}", system=None)
 
 
 def content_simulation_messages(record) -> list[dict] | None:
@@ -337,7 +345,7 @@ def salicon_object_messages(image: Mapping, ranked_objects: list[str]) -> list[d
         "order of saliency of these objects, start with the most salient object and end with the least salient "
         "object, each in a separate line. Give me the objects only and nothing else."
     )
-    return _chat(user, image, "\n".join(ranked_objects), system=SALICON_SYSTEM_PROMPT)
+    return _chat(user, media_block(image), "\n".join(ranked_objects), system=SALICON_SYSTEM_PROMPT)
 
 
 def salicon_region_messages(image: Mapping, ranked_regions: list[str]) -> list[dict]:
@@ -348,7 +356,7 @@ def salicon_region_messages(image: Mapping, ranked_regions: list[str]) -> list[d
         "regions or tiles based on their saliency, give me the line separated ranking of all regions in "
         "decreasing order."
     )
-    return _chat(user, image, "\n".join(ranked_regions), system=SALICON_SYSTEM_PROMPT)
+    return _chat(user, media_block(image), "\n".join(ranked_regions), system=SALICON_SYSTEM_PROMPT)
 
 
 CONFIG_TEMPLATES = {
