@@ -234,7 +234,8 @@ def _behavior_chat(record, likes: bool, comments: bool, replay: bool, answer: bo
     media = _media_block(fields, kind)
     if not answer:
         return _chat(user, media, None)
-    body = [part for part in (described, extra_answer, _behavior_answer(kind, like_percent, top, replay_values)) if part]
+    behavior = _behavior_answer(kind, like_percent, top, replay_values)
+    body = [part for part in (described, extra_answer, behavior) if part]
     return _chat(user, media, "\n".join(body))
 
 
