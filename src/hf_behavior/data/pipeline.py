@@ -693,8 +693,8 @@ def _finalize_shard(args) -> None:
         render(kept, f"{index:05d}")
     os.makedirs(out_dir, exist_ok=True)
     tmp = Path(out_dir) / f"{index:05d}.jsonl.tmp"
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.writelines(record.to_json() + "\n" for record in kept)
+    with open(tmp, "wb") as out:
+        out.writelines(record.to_json_line() for record in kept)
     os.replace(tmp, Path(out_dir) / f"{index:05d}.jsonl")
     # with the number of staged comments that joined the shard's posts: the others joined none (`finalize`)
     (Path(out_dir) / f"{index:05d}.funnel.json").write_text(json.dumps({**funnel.to_dict(), JOINED: joined}))

@@ -37,6 +37,15 @@ def json_text(value) -> str:
         return _stdlib_json_text(value)
 
 
+def json_line(value) -> bytes:
+    """`json_text(value)` and a newline, in UTF-8: a JSONL line, written to a binary file as orjson makes it (a text
+    file's decoding, concatenation and encoding of each line cost a third of writing a shard's records)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return (_stdlib_json_text(value) + "\n").encode()
+
+
 class Dropped(Exception):
     """A raw item that does not become a record: `stage` and reason (the message) go to the funnel report."""
 
@@ -110,11 +119,15 @@ class Record:
     def to_json(self) -> str:
         return json_text(self.__dict__)
 
+    def to_json_line(self) -> bytes:
+        return json_line(self.__dict__)
+
     @classmethod
     def from_json(cls, text: str | bytes) -> Record:
-        """The record `to_json` wrote. Its fields are set directly: `cls(**fields)` cost as much as the parsing."""
+        """The record `to_json` wrote. The parsed dict becomes its attribute dict: `cls(**fields)` cost as much as the
+        parsing, and copying it into the record's own a tenth of that (132M -> 118M instructions for 5,000 posts)."""
         record = cls.__new__(cls)
-        record.__dict__.update(_loads(text))
+        record.__dict__ = _loads(text)
         return record
 
 
