@@ -29,6 +29,8 @@ def predict_batch(
     model, processor, task: TaskConfig, records: list[dict], data_dir: Path | None, judge=None
 ) -> list[dict]:
     """One prediction dict per record (what the metric needs, plus the reference); `judge` = (model, processor)."""
+    if getattr(task, "has_own_scoring", False):  # the paper's benchmark kinds (evaluation/benchmarks/kinds.py)
+        return task.predict_records(model, processor, records, data_dir, judge)
     conversations = [task.conversation(record, data_dir) for record in records]
     if task.kind == "zero_shot":
         predictions = classify(model, processor, conversations, task.labels)
@@ -56,7 +58,9 @@ def predict_batch(
 def task_metrics(task: TaskConfig, predictions: list[dict]) -> dict:
     done = [p for p in predictions if "error" not in p]
     errors = Counter(p["error"].split(":", 1)[0] for p in predictions if "error" in p)
-    if task.kind == "zero_shot":
+    if getattr(task, "has_own_scoring", False):
+        result = task.metrics(done)
+    elif task.kind == "zero_shot":
         result = metrics.classification_metrics(
             [p["reference"] for p in done], [p["prediction"] for p in done], task.labels
         )
