@@ -2,6 +2,8 @@
 
     hf-behavior eval --model PATH --task image-emotion-8 --data PATH_OR_HUB_ID [--split test] [--limit 250]
     hf-behavior eval --compare runs/llama-vid runs/behavior-llava
+    hf-behavior eval --model PATH --suite paper --data-map benchmarks.yaml [--judge-model PATH]
+    hf-behavior eval --suite paper --compare runs/llama-vid runs/behavior-llava
 
 A run writes `<output-dir>/results.json`, `results.md` and `results.png`, plus per task `predictions.jsonl` (which
 makes reruns resume) and `metrics.json`. `--compare` prints every model's scores and their relative improvement over
@@ -32,9 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--judge-model", help="chat VLM grading captions for `kind: judge` tasks (Listings 2-4)")
     parser.add_argument("--compare", nargs="+", metavar="RUN", help="results.json files or run folders to compare")
     parser.add_argument("--names", nargs="+", help="column names for --compare (default: each run's model)")
+    parser.add_argument("--suite", choices=["paper"],
+                        help="run the paper's benchmarks given in --data-map (with --compare: paper-style tables)")
+    parser.add_argument("--data-map", type=Path, help="YAML: benchmark (or lvu / hvu / ads) -> local data folder")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.suite:
+        from .compare import run_paper_compare
+        from .suite import run_suite
+
+        return run_paper_compare(args) if args.compare else run_suite(args)
     if args.compare:
         return run_compare(args)
     if not args.model or not args.task:

@@ -15,7 +15,7 @@ import numpy as np
 from .parsing import parse_like_percent
 
 # Metrics where a smaller value is better; `--compare` flips the sign of their relative improvement.
-LOWER_IS_BETTER = {"perplexity", "replay_mae", "mean_nll"}
+LOWER_IS_BETTER = {"perplexity", "replay_mae", "mean_nll", "mse"}
 
 
 def classification_metrics(references: Sequence[str], predictions: Sequence[str], labels: Sequence[str]) -> dict:

@@ -35,7 +35,7 @@ def lvu(root: Path, task: str, split: str = "test"):
     IMDb id (chaoyuaw/lvu `load_mc_video_data`). like_ratio rows start with likes and dislikes (target: likes /
     (likes + dislikes) * 10), view_count rows with the view count (target: the count; scored on its log as LVU
     does). Classification rows start with the class index; the fields between it and the YouTube id are read as the
-    class name. NOT CONFIRMED: that a name column is there (LVU's own code reads only the index); when it is
+    class name, and the labels are the names of all three splits. NOT CONFIRMED: that a name column is there (LVU's own code reads only the index); when it is
     missing the index itself becomes the label.
     """
     table = find_file(root, f"lvu_1.0/{task}/{split}.csv", f"{task}/{split}.csv")
@@ -61,6 +61,13 @@ def lvu(root: Path, task: str, split: str = "test"):
         records.append(record)
     if task in LVU_REGRESSION:
         return records
+    for other in ("train", "val", "test"):  # the class names of every split: the labels a record may take
+        other_table = table.parent / f"{other}.csv"
+        if other != split and other_table.is_file():
+            for line in other_table.read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) >= 3:
+                    names.setdefault(int(fields[0]), " ".join(fields[1:-2]).replace("_", " ") or fields[0])
     return records, [names[index] for index in sorted(names)]
 
 
