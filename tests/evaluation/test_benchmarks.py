@@ -148,7 +148,7 @@ def test_suite_runs_every_benchmark_resumes_and_compares(tiny_path, tmp_path, ca
     (tmp_path / "paper.yaml").write_text("".join(f"{name}: {folder}\n" for name, folder in data_map.items()))
     run = tmp_path / "run_base"
     assert eval_cli("--model", tiny_path, "--suite", "paper", "--data-map", tmp_path / "paper.yaml", "--limit", 2,
-                    "--judge-model", tiny_path, "--batch-size", 2, "--output-dir", run) == 0
+                    "--judge-model", tiny_path, "--batch-size", 2, "--max-new-tokens", 4, "--output-dir", run) == 0
     saved = json.loads((run / "results.json").read_text())
     assert set(saved["tasks"]) == set(BENCHMARKS)
     for name, result in saved["tasks"].items():
@@ -167,7 +167,7 @@ def test_suite_runs_every_benchmark_resumes_and_compares(tiny_path, tmp_path, ca
     # Resume: a rerun predicts nothing again (the files are left as they were) and reports the same scores.
     before = {name: (run / name / "predictions.jsonl").read_bytes() for name in BENCHMARKS}
     assert eval_cli("--model", tiny_path, "--suite", "paper", "--data-map", tmp_path / "paper.yaml", "--limit", 2,
-                    "--judge-model", tiny_path, "--output-dir", run) == 0
+                    "--judge-model", tiny_path, "--max-new-tokens", 4, "--output-dir", run) == 0
     assert {name: (run / name / "predictions.jsonl").read_bytes() for name in BENCHMARKS} == before
     assert json.loads((run / "results.json").read_text())["tasks"] == saved["tasks"]
 
@@ -180,7 +180,7 @@ def test_suite_runs_every_benchmark_resumes_and_compares(tiny_path, tmp_path, ca
                                          f"lvu: {data / 'lvu'}\n")
     other_run = tmp_path / "run_other"
     assert eval_cli("--model", other_path, "--suite", "paper", "--data-map", tmp_path / "three.yaml", "--limit", 2,
-                    "--output-dir", other_run) == 0
+                    "--max-new-tokens", 4, "--output-dir", other_run) == 0
     capsys.readouterr()
     assert eval_cli("--suite", "paper", "--compare", run, other_run, "--names", "base", "other",
                     "--output-dir", tmp_path / "cmp") == 0

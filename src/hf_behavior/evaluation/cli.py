@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", choices=["paper"],
                         help="run the paper's benchmarks given in --data-map (with --compare: paper-style tables)")
     parser.add_argument("--data-map", type=Path, help="YAML: benchmark (or lvu / hvu / ads) -> local data folder")
+    parser.add_argument("--max-new-tokens", type=int,
+                        help="with --suite: cap the answer length of the generating benchmarks (QA, captions, LVU)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -46,11 +46,13 @@ def read_data_map(path: str | Path) -> dict[str, Path]:
     return data_map
 
 
-def prepare(data_map: dict[str, Path], limit: int | None = None) -> list[tuple]:
+def prepare(data_map: dict[str, Path], limit: int | None = None, max_new_tokens: int | None = None) -> list[tuple]:
     """(task, records, folder) per benchmark, in the registry's (the paper's) order."""
     prepared = []
     for name in (name for name in BENCHMARKS if name in data_map):
         task, records = load_benchmark(name, data_map[name])
+        if max_new_tokens is not None:
+            task.max_new_tokens = max_new_tokens
         prepared.append((task, records[:limit] if limit is not None else records, data_map[name]))
     return prepared
 
@@ -67,7 +69,9 @@ def run_suite(args) -> int:
         raise SystemExit(f"--suite {args.suite}: the only suite is 'paper'")
     if not args.model or not args.data_map:
         raise SystemExit("hf-behavior eval --suite paper needs --model and --data-map")
-    prepared = prepare(read_data_map(args.data_map), args.limit)  # every adapter runs before the model loads
+    if args.limit is not None and args.limit < 1:
+        raise SystemExit(f"--limit {args.limit}: give at least 1 record")
+    prepared = prepare(read_data_map(args.data_map), args.limit, args.max_new_tokens)  # every adapter runs before the model loads
     judged = [task for task, _, _ in prepared if task.needs_judge]
     if judged and not args.judge_model:
         raise SystemExit(f"benchmark {judged[0].name} is graded by a judge: pass --judge-model PATH")
