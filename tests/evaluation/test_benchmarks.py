@@ -11,7 +11,11 @@ from PIL import Image
 
 from hf_behavior.cli import main
 from hf_behavior.evaluation.benchmarks import BENCHMARKS, load_benchmark
-from hf_behavior.evaluation.benchmarks.kinds import mean_average_precision, parse_number, parse_qa_judgement
+from hf_behavior.evaluation.benchmarks.kinds import (
+    mean_average_precision,
+    parse_number,
+    parse_qa_judgement,
+)
 from hf_behavior.evaluation.compare import paper_markdown
 
 WRITERS = writers()
@@ -204,3 +208,31 @@ def test_suite_refuses_bad_data_maps_before_loading_a_model(tmp_path):
     (tmp_path / "map.yaml").write_text("msvd-qa: qa\n")
     with pytest.raises(SystemExit, match="pass --judge-model"):
         eval_cli("--model", tmp_path / "no-model", "--suite", "paper", "--data-map", tmp_path / "map.yaml")
+
+
+def test_text_only_llm_judges_video_qa(tmp_path):
+    """The QA judge can be a plain chat LLM: its tokenizer's chat template gets the LLaMA-VID prompt as text."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from hf_behavior.evaluation.benchmarks.kinds import judge_qa, qa_judge_messages
+    from hf_behavior.evaluation.scoring import load_chat_model
+    from hf_behavior.tiny import build_tiny_tokenizer
+
+    tokenizer = build_tiny_tokenizer(placeholders=False)
+    tokenizer.chat_template = ("{% for m in messages %}{{ m['role'] | upper }}: {{ m['content'] }}\n{% endfor %}"
+                               "{% if add_generation_prompt %}ASSISTANT:{% endif %}")
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, pad_token_id=tokenizer.pad_token_id)
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "judge")
+    tokenizer.save_pretrained(tmp_path / "judge")
+    judge_model, judge_tokenizer = load_chat_model(str(tmp_path / "judge"), "cpu")
+    assert not hasattr(judge_tokenizer, "tokenizer")  # a tokenizer, not a multimodal processor
+
+    rows = judge_qa(judge_model, judge_tokenizer, ["what is he doing?", "who talks?"], ["cooking", "a woman"],
+                    ["he cooks", "nobody"], max_new_tokens=3)
+    assert len(rows) == 2 and all(isinstance(row["judge_answer"], str) for row in rows)
+    for row in rows:
+        assert (row["judge_pred"], row["judge_score"]) == parse_qa_judgement(row["judge_answer"])
+    user = qa_judge_messages("what is he doing?", "cooking", "he cooks")[1]["content"][0]["text"]
+    assert "Question: what is he doing?\nCorrect Answer: cooking\nPredicted Answer: he cooks\n\n" in user
+    assert user.endswith("{'pred': 'yes', 'score': 4.8}.")

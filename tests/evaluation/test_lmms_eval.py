@@ -59,7 +59,7 @@ def test_lmms_eval_cli_runs_a_local_task(tiny_path, tiny, tmp_path):
                "--model_args", f"pretrained={tiny_path},device=cpu", "--tasks", "tiny_describe",
                "--include_path", str(tmp_path / "tasks"), "--output_path", str(tmp_path / "out"), "--log_samples"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
-    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(next((tmp_path / "out").rglob("*_results.json")).read_text())
     assert results["results"]["tiny_describe"]["exact_match,none"] == 0.0  # a random model names nothing right

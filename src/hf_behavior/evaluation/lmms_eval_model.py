@@ -17,7 +17,12 @@ import torch
 from lmms_eval.api.model import lmms
 
 from .benchmarks.common import VIDEO_EXTENSIONS
-from .scoring import continuation_logprobs, encode_prompts, generate_answers, load_chat_model
+from .scoring import (
+    continuation_logprobs,
+    encode_prompts,
+    generate_answers,
+    load_chat_model,
+)
 
 
 def manifest():

@@ -71,7 +71,8 @@ def run_suite(args) -> int:
         raise SystemExit("hf-behavior eval --suite paper needs --model and --data-map")
     if args.limit is not None and args.limit < 1:
         raise SystemExit(f"--limit {args.limit}: give at least 1 record")
-    prepared = prepare(read_data_map(args.data_map), args.limit, args.max_new_tokens)  # every adapter runs before the model loads
+    # every adapter reads its folder before the model loads: a wrong path fails in seconds
+    prepared = prepare(read_data_map(args.data_map), args.limit, args.max_new_tokens)
     judged = [task for task, _, _ in prepared if task.needs_judge]
     if judged and not args.judge_model:
         raise SystemExit(f"benchmark {judged[0].name} is graded by a judge: pass --judge-model PATH")

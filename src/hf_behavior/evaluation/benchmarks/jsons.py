@@ -82,7 +82,8 @@ def video_qa(root: Path):
 
 
 def _ads_annotations(root: Path, name: str) -> tuple[Path, dict]:
-    table = find_file(root, f"{name}.json", f"video_{name}_clean.json", f"**/{name}.json", f"**/video_{name}_clean.json")
+    table = find_file(root, f"{name}.json", f"video_{name}_clean.json", f"**/{name}.json",
+                      f"**/video_{name}_clean.json")
     annotations = _load(table)
     if not isinstance(annotations, dict):
         raise ValueError(f"{table}: expected an object mapping each ad to its annotations")

@@ -15,7 +15,8 @@
   and a 0-5 score; accuracy = yes / (yes + no), score = mean score, unparsable judgements counted.
 
 The prompt of `qa_judge` is LLaMA-VID's `llamavid/eval/eval_msvd_qa.py` (Apache-2.0), kept word for word so the
-scores compare with the paper's Table 6. The runner calls `task.predict_records` / `task.metrics` for these kinds (see `runner.predict_batch`).
+scores compare with the paper's Table 6. The runner calls `task.predict_records` / `task.metrics` for these kinds
+(see `runner.predict_batch`).
 """
 
 from __future__ import annotations
@@ -199,13 +200,32 @@ def parse_qa_judgement(text: str) -> tuple[str | None, float | None]:
 
 
 def judge_qa(judge_model, judge_processor, questions, answers, predictions, max_new_tokens: int = 32) -> list[dict]:
-    """The judge's verdict and score for each (question, reference answer, predicted answer)."""
+    """The judge's verdict and score for each (question, reference answer, predicted answer). The judge is a chat
+    VLM (its processor) or a text-only chat LLM (`load_chat_model` then returns its tokenizer)."""
     from ..scoring import generate_answers
 
     conversations = [qa_judge_messages(q, a, p) for q, a, p in zip(questions, answers, predictions)]
-    replies = generate_answers(judge_model, judge_processor, conversations, max_new_tokens)
+    if hasattr(judge_processor, "tokenizer"):
+        replies = generate_answers(judge_model, judge_processor, conversations, max_new_tokens)
+    else:
+        replies = generate_with_tokenizer(judge_model, judge_processor, conversations, max_new_tokens)
     rows = []
     for reply in replies:
         verdict, score = parse_qa_judgement(reply)
         rows.append({"judge_pred": verdict, "judge_score": score, "judge_answer": reply})
     return rows
+
+
+def generate_with_tokenizer(model, tokenizer, conversations: Sequence[list[dict]], max_new_tokens: int) -> list[str]:
+    """Greedy answers of a text-only chat LLM: string contents (what text chat templates expect), left padding."""
+    import torch
+
+    plain = [[{"role": m["role"], "content": "\n".join(b["text"] for b in m["content"])} for m in conversation]
+             for conversation in conversations]
+    tokenizer.padding_side = "left"
+    batch = tokenizer.apply_chat_template(plain, add_generation_prompt=True, tokenize=True, return_dict=True,
+                                          return_tensors="pt", padding=True).to(model.device)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    with torch.no_grad():
+        output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad_id)
+    return tokenizer.batch_decode(output[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)

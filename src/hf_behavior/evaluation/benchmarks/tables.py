@@ -35,12 +35,12 @@ def lvu(root: Path, task: str, split: str = "test"):
     IMDb id (chaoyuaw/lvu `load_mc_video_data`). like_ratio rows start with likes and dislikes (target: likes /
     (likes + dislikes) * 10), view_count rows with the view count (target: the count; scored on its log as LVU
     does). Classification rows start with the class index; the fields between it and the YouTube id are read as the
-    class name, and the labels are the names of all three splits. NOT CONFIRMED: that a name column is there (LVU's own code reads only the index); when it is
-    missing the index itself becomes the label.
+    class name, and the labels are the names of all three splits. NOT CONFIRMED: that a name column is there (LVU's
+    own code reads only the index); when it is missing the index itself becomes the label.
     """
     table = find_file(root, f"lvu_1.0/{task}/{split}.csv", f"{task}/{split}.csv")
     media = MediaIndex(root, VIDEO_EXTENSIONS)
-    records, names = [], {}
+    records = []
     for number, line in enumerate(table.read_text().splitlines()[1:], start=2):
         fields = line.split()
         if not fields:
@@ -55,20 +55,20 @@ def lvu(root: Path, task: str, split: str = "test"):
         elif task == "view_count":
             record["target"] = float(fields[0])
         else:
-            index = int(fields[0])
-            record["label"] = " ".join(fields[1:-2]).replace("_", " ") or str(index)
-            names[index] = record["label"]
+            record["label"] = _lvu_class(fields)
         records.append(record)
     if task in LVU_REGRESSION:
         return records
-    for other in ("train", "val", "test"):  # the class names of every split: the labels a record may take
-        other_table = table.parent / f"{other}.csv"
-        if other != split and other_table.is_file():
-            for line in other_table.read_text().splitlines()[1:]:
-                fields = line.split()
-                if len(fields) >= 3:
-                    names.setdefault(int(fields[0]), " ".join(fields[1:-2]).replace("_", " ") or fields[0])
+    names = {}  # the class names of every split: the labels a record may take
+    for path in sorted(table.parent.glob("*.csv")):
+        for line in path.read_text().splitlines()[1:]:
+            if len(line.split()) >= 3:
+                names.setdefault(int(line.split()[0]), _lvu_class(line.split()))
     return records, [names[index] for index in sorted(names)]
+
+
+def _lvu_class(fields: list[str]) -> str:
+    return " ".join(fields[1:-2]).replace("_", " ") or fields[0]
 
 
 def emotion6(root: Path):
