@@ -224,6 +224,13 @@ def build_config(
     qformer_layers = 1 + max(int(m.group(1)) for k in state if (m := re.match(re.escape(bert) + r"encoder\.layer\.(\d+)\.", k)))
     text_keys = {k: v for k, v in original.items() if not k.startswith("mm_") and k not in NON_TEXT_KEYS}
     text_keys["model_type"] = "llama"
+    scaling = text_keys.pop("rope_scaling", None)
+    if scaling:  # transformers 4.31's {"type": "linear", "factor": f} as today's rope_parameters
+        text_keys["rope_parameters"] = {
+            "rope_type": scaling.get("rope_type", scaling.get("type")),
+            **{key: value for key, value in scaling.items() if key not in ("type", "rope_type")},
+            "rope_theta": text_keys.pop("rope_theta", 10000.0),
+        }
     vocab_size = text_keys.get("vocab_size", state["lm_head.weight"].shape[0])
     return BehaviorLlavaConfig(
         vision_config={
@@ -325,16 +332,23 @@ def build_original_processor(
     (LLaVA's pad-to-square first where the checkpoint's `image_aspect_ratio` is "pad"), and video frames at every
     round(avg_fps)-th frame, uncapped, through the same CLIP resize and centre crop. The model's placeholder ids are
     set to the tokenizer's."""
-    from transformers import AutoTokenizer, CLIPImageProcessorPil, LlavaImageProcessorPil
+    from transformers import AutoTokenizer
 
     from .assemble import add_media_tokens
+    from .image_processing_behavior_llava import BehaviorLlavaImageProcessor
     from .processing_behavior_llava import BehaviorLlavaProcessor
     from .video_processing_behavior_llava import BehaviorLlavaVideoProcessor
 
     folder = Path(checkpoint_dir)
     config = model.config
     settings = original_image_settings(read_original_config(folder), folder, image_size)
-    tokenizer = add_media_tokens(AutoTokenizer.from_pretrained(folder), str(folder))
+    if not any((folder / name).is_file() for name in ("tokenizer.model", "tokenizer.json")):
+        raise FileNotFoundError(
+            f"no LLM tokenizer (tokenizer.model or tokenizer.json) in {folder}: copy the tokenizer files of the "
+            "checkpoint's LLM (e.g. Vicuna's) there."
+        )
+    # config.json there is LLaMA-VID's ("llava", not transformers' LlavaConfig): the tokenizer is the LLM's
+    tokenizer = add_media_tokens(AutoTokenizer.from_pretrained(folder, config=config.text_config), str(folder))
     vocab_size = config.text_config.vocab_size
     placeholder_ids = tokenizer.convert_tokens_to_ids(["<image>", "<video>"])
     text_ids = [i for token, i in tokenizer.get_vocab().items() if token not in ("<image>", "<video>")]
@@ -360,7 +374,7 @@ def build_original_processor(
         "size": {"shortest_edge": side}, "crop_size": {"height": side, "width": side}, "do_center_crop": True,
         "resample": settings["resample"], "image_mean": settings["image_mean"], "image_std": settings["image_std"],
     }
-    image_processor = LlavaImageProcessorPil(**clip, do_pad=True) if settings["pad"] else CLIPImageProcessorPil(**clip)
+    image_processor = BehaviorLlavaImageProcessor(**clip, do_pad=settings["pad"])
     video_processor = BehaviorLlavaVideoProcessor(
         **clip, do_pad=False, resize_backend="pil", fps=1.0, round_frame_step=True, max_frames=None
     )
