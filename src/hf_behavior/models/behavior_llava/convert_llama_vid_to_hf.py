@@ -172,9 +172,10 @@ def original_image_settings(original: dict, folder: Path, image_size: int | None
     from here, its crop size is read from its name. `image_size` overrides the size."""
     setting = original.get("image_processor") or DEFAULT_IMAGE_PROCESSOR
     candidates = [Path(setting), folder / setting, folder / Path(setting).name]
-    found = next((path / "preprocessor_config.json" for path in candidates if (path / "preprocessor_config.json").is_file()), None)
-    settings = json.loads(found.read_text()) if found else {}
-    size = image_size or _processor_size(settings.get("crop_size") or settings.get("size"))
+    found = [path / "preprocessor_config.json" for path in candidates if (path / "preprocessor_config.json").is_file()]
+    settings = json.loads(found[0].read_text()) if found else {}
+    # the original builds the tower at `image_processor.size["shortest_edge"]` (EVAVisionTowerLavis.load_model)
+    size = image_size or _processor_size(settings.get("size") or settings.get("crop_size"))
     if size is None:
         name = setting.rstrip("/")
         named = re.search(r"patch\d+-(\d+)$", name)  # clip-patch14-336, clip-vit-large-patch14-336
@@ -366,7 +367,8 @@ def build_original_processor(
     if len(bert) > config.qformer_config.vocab_size:
         raise ValueError(
             f"the Q-Former tokenizer {qformer_tokenizer} (with [DEC]) has {len(bert)} tokens but the Q-Former embeds "
-            f"only {config.qformer_config.vocab_size}: pass the BERT tokenizer it was trained with (--qformer-tokenizer)."
+            f"only {config.qformer_config.vocab_size}: pass the BERT tokenizer it was trained with "
+            "(--qformer-tokenizer)."
         )
 
     side = config.vision_config.image_size

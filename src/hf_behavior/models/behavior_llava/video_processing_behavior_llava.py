@@ -4,8 +4,8 @@ LLaMA-VID samples videos at 1 fps (every round(avg_fps)-th frame, no cap) and ru
 (shortest side resized with PIL bicubic, centre crop); converted LLaMA-VID checkpoints are configured that way
 (`resize_backend="pil"`, `size={"shortest_edge": S}`, `do_center_crop`, `round_frame_step`, `max_frames=None`).
 The class defaults are LLaVA's pad-to-square on float tensors, with at most `max_frames` frames. The frames of all
-videos in a call are concatenated (`pixel_values_videos`) with `video_frame_counts` saying how many belong to each video, so that batches can mix
-videos of different lengths without padding frames.
+videos in a call are concatenated (`pixel_values_videos`) with `video_frame_counts` saying how many belong to each
+video, so that batches can mix videos of different lengths without padding frames.
 """
 
 
@@ -190,9 +190,8 @@ class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
         unsupported = sorted(key for key in kwargs if key in UNSUPPORTED_OPTIONS and kwargs[key] not in (None, False))
         if unknown or unsupported:
             raise ValueError(
-                f"BehaviorLlavaVideoProcessor got {unknown + unsupported}, which it {'does not know' if unknown else ''}"
-                f"{' and ' if unknown and unsupported else ''}{'cannot apply' if unsupported else ''}; it applies "
-                f"{sorted(names - UNSUPPORTED_OPTIONS)}."
+                f"BehaviorLlavaVideoProcessor cannot apply {unknown + unsupported} (unknown: {unknown}, not "
+                f"implemented: {unsupported}); it applies {sorted(names - UNSUPPORTED_OPTIONS)}."
             )
         options = {name: getattr(self, name, None) for name in names - UNSUPPORTED_OPTIONS}
         options.update({key: value for key, value in kwargs.items() if value is not None or key in NULLABLE_OPTIONS})
