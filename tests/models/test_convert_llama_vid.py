@@ -6,11 +6,14 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoProcessor, LlamaConfig, LlamaForCausalLM
+from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
 from hf_behavior.cli import main
 from hf_behavior.models.behavior_llava.convert_llama_vid_to_hf import (
@@ -415,3 +418,30 @@ def test_missing_qformer_tokenizer_words_fail_with_the_sizes(tmp_path):
     model = convert_llama_vid_checkpoint(tmp_path / "original", vision_heads=2, qformer_heads=2)
     with pytest.raises(ValueError, match=r"has 52 tokens but the Q-Former embeds only 47"):
         build_original_processor(model, tmp_path / "original", bert, None)
+
+
+def expand2square(image, background_color):
+    """LLaMA-VID's padding of images for `image_aspect_ratio="pad"` (llamavid/train/train.py, LazySupervisedDataset)."""
+    width, height = image.size
+    if width == height:
+        return image
+    side = max(width, height)
+    result = Image.new(image.mode, (side, side), background_color)
+    result.paste(image, ((side - width) // 2, (side - height) // 2))
+    return result
+
+
+@pytest.mark.parametrize("size", [(61, 45), (45, 61), (40, 40)])
+def test_pad_checkpoints_pad_images_as_the_original(tmp_path, size):
+    """`image_aspect_ratio: "pad"` -> the converted image processor pads with int(mean * 255), then CLIP's steps."""
+    write_original_layout("video_grid2_336_inside_rope", tmp_path / "original")
+    config = json.loads((tmp_path / "original" / "config.json").read_text()) | {"image_aspect_ratio": "pad"}
+    (tmp_path / "original" / "config.json").write_text(json.dumps(config))
+    model = convert_llama_vid_checkpoint(tmp_path / "original", vision_heads=2, qformer_heads=2)
+    processor = build_original_processor(model, tmp_path / "original", FIXTURES / "qformer_tokenizer", None)
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (*size[::-1], 3), dtype=np.uint8))
+    clip = CLIPImageProcessorPil(size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336})
+    mean_colour = tuple(int(x * 255) for x in clip.image_mean)
+    expected = clip(expand2square(image, mean_colour), return_tensors="pt")["pixel_values"]
+    ours = processor.image_processor(image, return_tensors="pt")["pixel_values"]
+    assert (ours - expected).abs().max() <= 1e-6
