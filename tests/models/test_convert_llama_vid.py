@@ -16,6 +16,7 @@ from transformers import AutoModelForCausalLM, AutoProcessor, LlamaConfig, Llama
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
 from hf_behavior.cli import main
+from hf_behavior.models.behavior_llava import BehaviorLlavaConfig
 from hf_behavior.models.behavior_llava.convert_llama_vid_to_hf import (
     build_original_processor,
     convert_llama_vid_checkpoint,
@@ -406,6 +407,12 @@ def test_image_processor_folder_next_to_the_checkpoint_is_read(tmp_path):
 @pytest.mark.parametrize(("compress_type", "compress"), [(None, "none"), ("mean", "mean"), ("grid:4", "grid:4")])
 def test_compress_type_maps_as_the_original_pools(compress_type, compress):
     assert original_compress(compress_type) == compress
+
+
+@pytest.mark.parametrize(("side", "tokens"), [(224, 1 + 256), (336, 1 + 576)])
+def test_no_compression_gives_every_patch_and_a_context_token(side, tokens):
+    config = BehaviorLlavaConfig(compress=original_compress(None), vision_config={"image_size": side})
+    assert config.num_visual_tokens(1) == tokens and config.num_visual_tokens(3, is_video=True) == 3 * tokens
 
 
 def test_missing_qformer_tokenizer_words_fail_with_the_sizes(tmp_path):
