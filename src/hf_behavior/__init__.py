@@ -13,12 +13,12 @@ from transformers import (
     AutoModelForImageTextToText,
     AutoProcessor,
     AutoVideoProcessor,
-    LlavaImageProcessor,
 )
 
 from .models.behavior_llava import (
     BehaviorLlavaConfig,
     BehaviorLlavaForCausalLM,
+    BehaviorLlavaImageProcessor,
     BehaviorLlavaModel,
     BehaviorLlavaProcessor,
     BehaviorLlavaVideoProcessor,
@@ -30,7 +30,11 @@ AutoModelForCausalLM.register(BehaviorLlavaConfig, BehaviorLlavaForCausalLM, exi
 AutoModelForImageTextToText.register(BehaviorLlavaConfig, BehaviorLlavaForCausalLM, exist_ok=True)
 AutoProcessor.register(BehaviorLlavaConfig, BehaviorLlavaProcessor, exist_ok=True)
 AutoVideoProcessor.register(BehaviorLlavaConfig, BehaviorLlavaVideoProcessor, exist_ok=True)
-AutoImageProcessor.register(BehaviorLlavaConfig, fast_image_processor_class=LlavaImageProcessor, exist_ok=True)
+# The slot AutoImageProcessor picks by default ("torchvision") holds our PIL processor: a saved
+# BehaviorLlavaImageProcessor must load back as itself (see image_processing_behavior_llava.py).
+AutoImageProcessor.register(
+    BehaviorLlavaConfig, image_processor_classes={"torchvision": BehaviorLlavaImageProcessor}, exist_ok=True
+)
 
 from .evaluation.pipeline import BehaviorSimulationPipeline  # noqa: E402  (registers "behavior-simulation")
 
@@ -38,6 +42,7 @@ __all__ = [
     "BehaviorSimulationPipeline",
     "BehaviorLlavaConfig",
     "BehaviorLlavaForCausalLM",
+    "BehaviorLlavaImageProcessor",
     "BehaviorLlavaModel",
     "BehaviorLlavaProcessor",
     "BehaviorLlavaVideoProcessor",

@@ -25,7 +25,7 @@ def test_stream_decord_rejects_decodes_through_pyav(tmp_path):
 def test_pyav_path_samples_the_same_frames_as_decord(tmp_path):
     path = write_scene_video(tmp_path / "even.mp4", size=(64, 48))
     frames, timestamps = load_video_frames(path, fps=None, num_frames=5)
-    pyav_frames, indices, native_fps = _decode_with_pyav(path, None, 5, 300)
+    pyav_frames, indices, native_fps = _decode_with_pyav(path, {"fps": None, "num_frames": 5, "max_frames": 300})
     assert np.array_equal(frames, pyav_frames)
     assert np.allclose(timestamps, indices / native_fps)
 

@@ -1,5 +1,6 @@
 from .assemble import assemble_behavior_llava
 from .configuration_behavior_llava import BehaviorLlavaConfig
+from .image_processing_behavior_llava import BehaviorLlavaImageProcessor
 from .modeling_behavior_llava import BehaviorLlavaForCausalLM, BehaviorLlavaModel, BehaviorLlavaPreTrainedModel
 from .processing_behavior_llava import BehaviorLlavaProcessor
 from .video_processing_behavior_llava import BehaviorLlavaVideoProcessor
@@ -7,6 +8,7 @@ from .video_processing_behavior_llava import BehaviorLlavaVideoProcessor
 __all__ = [
     "BehaviorLlavaConfig",
     "BehaviorLlavaForCausalLM",
+    "BehaviorLlavaImageProcessor",
     "BehaviorLlavaModel",
     "BehaviorLlavaPreTrainedModel",
     "BehaviorLlavaProcessor",

@@ -181,7 +181,15 @@ def load_qformer(path: str, dtype: torch.dtype):
 def load_language_model(path: str, dtype: torch.dtype):
     """The causal LM and its tokenizer with `<image>`/`<video>` and a pad token, embeddings resized to fit."""
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = add_media_tokens(AutoTokenizer.from_pretrained(path), path)
+    rows = model.get_input_embeddings().weight.shape[0]
+    if len(tokenizer) > rows:
+        model.resize_token_embeddings(len(tokenizer))  # new rows drawn around the mean of the old ones
+    return model, tokenizer
+
+
+def add_media_tokens(tokenizer, source: str):
+    """`<image>`/`<video>` added as special tokens where missing, and a pad token (unk, else eos) where missing."""
     vocab = tokenizer.get_vocab()
     missing = [AddedToken(token, special=True, normalized=False) for token in PLACEHOLDER_TOKENS if token not in vocab]
     tokenizer.add_tokens(missing, special_tokens=True)
@@ -189,11 +197,8 @@ def load_language_model(path: str, dtype: torch.dtype):
         # LLaMA-VID (llamavid/train/train.py, every conversation version but v0) pads with unk.
         tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
         if tokenizer.pad_token is None:
-            raise ValueError(f"the tokenizer of {path} has no pad, unk or eos token to pad with: set one.")
-    rows = model.get_input_embeddings().weight.shape[0]
-    if len(tokenizer) > rows:
-        model.resize_token_embeddings(len(tokenizer))  # new rows drawn around the mean of the old ones
-    return model, tokenizer
+            raise ValueError(f"the tokenizer of {source} has no pad, unk or eos token to pad with: set one.")
+    return tokenizer
 
 
 def build_processor(
@@ -280,4 +285,4 @@ def _resolve_dtype(dtype: torch.dtype | str | None) -> torch.dtype:
     return dtype
 
 
-__all__ = ["assemble_behavior_llava", "build_processor"]
+__all__ = ["add_media_tokens", "assemble_behavior_llava", "build_processor"]

@@ -1,9 +1,11 @@
-"""Video processor for BehaviorLlava: decord decoding, fps sampling capped at `max_frames`, LLaVA pad-to-square.
+"""Video processor for BehaviorLlava: decord decoding, fps sampling, LLaVA pad-to-square or CLIP resize + crop.
 
-LLaMA-VID samples videos at 1 fps; each frame is padded to a square with the mean colour (LLaVA's `expand2square`),
-resized and CLIP-normalised exactly like an image. The frames of all videos in a call are concatenated
-(`pixel_values_videos`) with `video_frame_counts` saying how many belong to each video, so that batches can mix
-videos of different lengths without padding frames.
+LLaMA-VID samples videos at 1 fps (every round(avg_fps)-th frame, no cap) and runs CLIPImageProcessor on the frames
+(shortest side resized with PIL bicubic, centre crop); converted LLaMA-VID checkpoints are configured that way
+(`resize_backend="pil"`, `size={"shortest_edge": S}`, `do_center_crop`, `round_frame_step`, `max_frames=None`).
+The class defaults are LLaVA's pad-to-square on float tensors, with at most `max_frames` frames. The frames of all
+videos in a call are concatenated (`pixel_values_videos`) with `video_frame_counts` saying how many belong to each
+video, so that batches can mix videos of different lengths without padding frames.
 """
 
 
@@ -13,31 +15,46 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from transformers import BatchFeature
-from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, PILImageResampling
 from transformers.processing_utils import VideosKwargs
 from transformers.video_processing_utils import BaseVideoProcessor
 
 
 class BehaviorLlavaVideoProcessorKwargs(VideosKwargs, total=False):
-    max_frames: int
-    do_pad: bool
+    max_frames: int | None
+    round_frame_step: bool
+    resize_backend: str
     decode_threads: int
 
 
 def sample_frame_indices(
-    total_frames: int, native_fps: float, fps: float | None, num_frames: int | None, max_frames: int
+    total_frames: int,
+    native_fps: float,
+    fps: float | None,
+    num_frames: int | None,
+    max_frames: int | None,
+    round_frame_step: bool = False,
 ) -> np.ndarray:
-    """Frame indices to decode: `num_frames` spread uniformly, else one every 1/`fps` s; at most `max_frames`."""
+    """Frame indices to decode: `num_frames` spread uniformly, else one every native_fps/`fps` frames; at most
+    `max_frames` (None: no cap).
+
+    `round_frame_step` takes every round(native_fps/fps)-th frame from frame 0, as LLaMA-VID's `load_video` does
+    (llamavid/serve/cli.py, llamavid/eval/model_msvd_qa.py); otherwise the step is the exact float ratio.
+    """
     if total_frames < 1:
         raise ValueError("the video has no frames")
     if num_frames is not None:
         count = min(num_frames, total_frames)
         indices = np.linspace(0, total_frames - 1, count)
+    elif round_frame_step:
+        ratio = native_fps / fps if native_fps and native_fps > 0 else 1.0
+        indices = np.arange(0, total_frames, max(1, round(ratio)))  # Python's round, as the original
     else:
         step = native_fps / fps if native_fps and native_fps > 0 else 1.0
         indices = np.arange(0, total_frames, max(step, 1e-6))
-    if len(indices) > max_frames:  # uniform subsampling of the sampled frames
+    if max_frames is not None and len(indices) > max_frames:  # uniform subsampling of the sampled frames
         indices = indices[np.linspace(0, len(indices) - 1, max_frames).round().astype(int)]
     return np.clip(np.round(indices).astype(int), 0, total_frames - 1)
 
@@ -46,8 +63,9 @@ def load_video_frames(
     path: str | os.PathLike,
     fps: float | None = 1.0,
     num_frames: int | None = None,
-    max_frames: int = 300,
+    max_frames: int | None = 300,
     num_threads: int = 0,
+    round_frame_step: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode the sampled frames of a video file with decord (else PyAV): (uint8 [T, H, W, 3], timestamps in s [T])."""
     path = Path(path)
@@ -55,8 +73,9 @@ def load_video_frames(
         raise FileNotFoundError(f"video file not found: {path}")
     if path.stat().st_size == 0:
         raise ValueError(f"video file is empty (0 bytes): {path}")
+    sampling = {"fps": fps, "num_frames": num_frames, "max_frames": max_frames, "round_frame_step": round_frame_step}
     try:
-        frames, indices, native_fps = _decode_with_decord(path, fps, num_frames, max_frames, num_threads)
+        frames, indices, native_fps = _decode_with_decord(path, sampling, num_threads)
     except Exception as decord_error:  # noqa: BLE001  (decord's own DECORDError derives from Exception)
         # decord is missing where it has no wheel (e.g. ARM Linux), and it rejects some valid streams (a 72x48
         # MPEG-4 clip: "The size must exactly match"); PyAV (FFmpeg, as decord) decodes the same frames, so a file
@@ -64,23 +83,23 @@ def load_video_frames(
         import av
 
         try:
-            frames, indices, native_fps = _decode_with_pyav(path, fps, num_frames, max_frames)
+            frames, indices, native_fps = _decode_with_pyav(path, sampling)
         except (av.error.FFmpegError, ValueError) as error:
             raise ValueError(f"cannot decode video {path}: {decord_error} (PyAV: {error})") from error
     timestamps = indices / native_fps if native_fps > 0 else indices.astype(float)
     return frames, timestamps.astype(np.float64)
 
 
-def _decode_with_decord(path: Path, fps, num_frames, max_frames, num_threads) -> tuple[np.ndarray, np.ndarray, float]:
+def _decode_with_decord(path: Path, sampling: dict, num_threads: int) -> tuple[np.ndarray, np.ndarray, float]:
     from decord import VideoReader, cpu
 
     reader = VideoReader(str(path), ctx=cpu(0), num_threads=num_threads)
     native_fps = float(reader.get_avg_fps())
-    indices = sample_frame_indices(len(reader), native_fps, fps, num_frames, max_frames)
+    indices = sample_frame_indices(len(reader), native_fps, **sampling)
     return reader.get_batch(indices.tolist()).asnumpy(), indices, native_fps
 
 
-def _decode_with_pyav(path: Path, fps, num_frames, max_frames) -> tuple[np.ndarray, np.ndarray, float]:
+def _decode_with_pyav(path: Path, sampling: dict) -> tuple[np.ndarray, np.ndarray, float]:
     """The same sampled frames as the decord path, decoding the stream once from the start."""
     import av
 
@@ -90,7 +109,7 @@ def _decode_with_pyav(path: Path, fps, num_frames, max_frames) -> tuple[np.ndarr
         native_fps = float(stream.average_rate or 0)
         if total == 0:
             raise ValueError("no video frames")
-        indices = sample_frame_indices(total, native_fps, fps, num_frames, max_frames)
+        indices = sample_frame_indices(total, native_fps, **sampling)
         container.seek(0)
         wanted, frames = set(indices.tolist()), {}
         for index, frame in enumerate(container.decode(stream)):
@@ -105,21 +124,34 @@ def _decode_with_pyav(path: Path, fps, num_frames, max_frames) -> tuple[np.ndarr
 
 
 class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
+    """Frames -> normalised pixels, with every option settable at init or per call (`processor(videos, size=...)`).
+
+    Two geometries: LLaVA's (`do_pad`: pad to a square with the mean colour, resize to `size` height x width) and
+    CLIP's (`size={"shortest_edge": S}`, `do_center_crop` to `crop_size`), each resized either on uint8 frames with
+    PIL (`resize_backend="pil"`: what CLIPImageProcessor, hence LLaMA-VID, does) or on float tensors with
+    antialiased bicubic interpolation (`resize_backend="torch"`).
+    """
+
     valid_kwargs = BehaviorLlavaVideoProcessorKwargs
     model_input_names = ["pixel_values_videos", "video_frame_counts"]
 
     size = {"height": 224, "width": 224}
+    crop_size = None
+    resample = PILImageResampling.BICUBIC
     image_mean = OPENAI_CLIP_MEAN
     image_std = OPENAI_CLIP_STD
     do_resize = True
+    do_center_crop = False
     do_rescale = True
     rescale_factor = 1 / 255
     do_normalize = True
     do_convert_rgb = True
     do_pad = True
+    resize_backend = "torch"
     fps = 1.0
     num_frames = None
     max_frames = 300
+    round_frame_step = False
     decode_threads = 0
 
     def __init__(self, **kwargs):
@@ -127,19 +159,20 @@ class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
 
     def preprocess(self, videos, **kwargs) -> BatchFeature:
         """`videos`: one or a list of file paths or frame arrays ([T, H, W, 3] uint8 or [T, 3, H, W])."""
-        options = {key: kwargs.get(key, getattr(self, key)) for key in ("fps", "num_frames", "max_frames")}
-        return_tensors = kwargs.get("return_tensors")
+        return_tensors = kwargs.pop("return_tensors", None)
+        options = self.call_options(**kwargs)
         frames, counts, timestamps = [], [], []
         for video in _flatten_videos(videos):
             if isinstance(video, (str, os.PathLike)):
                 array, stamps = load_video_frames(
-                    video, options["fps"], options["num_frames"], options["max_frames"], self.decode_threads
+                    video, options["fps"], options["num_frames"], options["max_frames"], options["decode_threads"],
+                    options["round_frame_step"],
                 )
                 clip = torch.from_numpy(array).permute(0, 3, 1, 2)
             else:
                 clip = _frames_to_tensor(video)
-                clip, stamps = self._subsample_array(clip, options["num_frames"], options["max_frames"])
-            frames.append(self.transform_frames(clip))
+                clip, stamps = self._subsample_array(clip, options)
+            frames.append(self.transform_frames(clip, **options))
             counts.append(clip.shape[0])
             timestamps.append([float(t) for t in stamps])
         data = {
@@ -149,37 +182,119 @@ class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
         }
         return BatchFeature(data, tensor_type=return_tensors, skip_tensor_conversion=["video_timestamps"])
 
-    def _subsample_array(self, clip: torch.Tensor, num_frames: int | None, max_frames: int):
+    def call_options(self, **kwargs) -> dict:
+        """This call's settings: the processor's own, overridden by `kwargs`. A setting this processor cannot apply
+        is an error, not silently ignored."""
+        names = set(BehaviorLlavaVideoProcessorKwargs.__annotations__) | set(VideosKwargs.__annotations__)
+        unknown = sorted(set(kwargs) - names)
+        unsupported = sorted(key for key in kwargs if key in UNSUPPORTED_OPTIONS and kwargs[key] not in (None, False))
+        if unknown or unsupported:
+            raise ValueError(
+                f"BehaviorLlavaVideoProcessor cannot apply {unknown + unsupported} (unknown: {unknown}, not "
+                f"implemented: {unsupported}); it applies {sorted(names - UNSUPPORTED_OPTIONS)}."
+            )
+        options = {name: getattr(self, name, None) for name in names - UNSUPPORTED_OPTIONS}
+        options.update({key: value for key, value in kwargs.items() if value is not None or key in NULLABLE_OPTIONS})
+        options.pop("do_convert_rgb", None)  # decoded frames and frame arrays are RGB already
+        if options["resize_backend"] not in ("pil", "torch"):
+            raise ValueError(f"resize_backend must be 'pil' or 'torch', got {options['resize_backend']!r}.")
+        if options["do_center_crop"] and not options["crop_size"]:
+            raise ValueError("do_center_crop=True needs crop_size={'height': H, 'width': W}.")
+        return options
+
+    def _subsample_array(self, clip: torch.Tensor, options: dict):
         """Frame arrays are taken as already sampled (at `fps`); only `num_frames`/`max_frames` thin them out."""
-        limit = min(num_frames or max_frames, max_frames)
+        num_frames, max_frames = options["num_frames"], options["max_frames"]
+        limit = min(num_frames or clip.shape[0], max_frames or clip.shape[0])
         indices = np.arange(clip.shape[0])
         if clip.shape[0] > limit:
             indices = np.linspace(0, clip.shape[0] - 1, limit).round().astype(int)
-        return clip[torch.from_numpy(indices)], indices / (self.fps or 1.0)
+        return clip[torch.from_numpy(indices)], indices / (options["fps"] or 1.0)
 
-    def transform_frames(self, clip: torch.Tensor) -> torch.Tensor:
-        """uint8 [T, 3, H, W] -> normalised float [T, 3, size, size]: pad to square (mean colour), resize, scale.
+    def transform_frames(self, clip: torch.Tensor, **kwargs) -> torch.Tensor:
+        """[T, 3, H, W] frames (uint8, or float in 0..255) -> normalised float [T, 3, h, w].
 
-        Runs in the training collator for every frame of every step, so it skips no-op steps and scales +
-        normalises in one in-place pass.
+        Runs in the training collator for every frame of every step, so it skips no-op steps; the torch backend
+        scales and normalises in one in-place pass, the PIL backend as CLIPImageProcessor does (float32 rescale,
+        then (x - mean) / std).
         """
-        clip = clip.float()
-        mean = torch.tensor(self.image_mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.image_std).view(1, 3, 1, 1)
-        height, width = clip.shape[-2:]
-        if self.do_pad and height != width:
-            side = max(height, width)
-            canvas = (mean * 255).expand(clip.shape[0], 3, side, side).clone()
-            top, left = (side - height) // 2, (side - width) // 2
-            canvas[:, :, top : top + height, left : left + width] = clip
-            clip = canvas
-        target = (self.size["height"], self.size["width"])
-        if self.do_resize and tuple(clip.shape[-2:]) != target:
-            clip = F.interpolate(clip, size=target, mode="bicubic", antialias=True, align_corners=False).clamp_(0, 255)
-        scale = self.rescale_factor if self.do_rescale else 1.0
-        if self.do_normalize:  # (clip * scale - mean) / std
+        options = self.call_options(**kwargs)
+        if options["resize_backend"] == "torch":
+            clip = clip.float()
+        mean = torch.tensor(options["image_mean"], dtype=torch.float32).view(1, 3, 1, 1)
+        std = torch.tensor(options["image_std"], dtype=torch.float32).view(1, 3, 1, 1)
+        if options["do_pad"] and clip.shape[-2] != clip.shape[-1]:
+            clip = _pad_to_square(clip, mean * 255)
+        if options["do_resize"]:
+            target = _resize_output_size(*clip.shape[-2:], options["size"])
+            if options["resize_backend"] == "pil":
+                clip = _resize_with_pil(clip, target, options["resample"])
+            elif tuple(clip.shape[-2:]) != target:
+                clip = F.interpolate(clip.float(), size=target, mode="bicubic", antialias=True, align_corners=False)
+                clip = clip.clamp_(0, 255)
+        if options["do_center_crop"]:
+            clip = _center_crop(clip, options["crop_size"])
+        scale = options["rescale_factor"] if options["do_rescale"] else 1.0
+        if options["resize_backend"] == "pil":
+            pixels = (clip.double() * scale).float()  # CLIPImageProcessor: uint8 * scale, cast to float32
+            return (pixels - mean) / std if options["do_normalize"] else pixels
+        if options["do_normalize"]:  # (clip * scale - mean) / std
             return clip.mul_(scale / std).sub_(mean / std)
         return clip.mul_(scale) if scale != 1.0 else clip
+
+
+# Options of transformers' VideosKwargs this processor does not implement (frames are decoded here, always RGB).
+UNSUPPORTED_OPTIONS = {
+    "default_to_square", "do_sample_frames", "video_metadata", "data_format", "input_data_format", "device",
+    "return_metadata",
+}
+NULLABLE_OPTIONS = {"num_frames", "max_frames", "fps"}
+
+
+def _resize_output_size(height: int, width: int, size: dict) -> tuple[int, int]:
+    """(height, width) after resizing: `{"shortest_edge": s}` keeps the aspect ratio as transformers'
+    `get_resize_output_image_size(default_to_square=False)` (the long side truncated), else `{"height", "width"}`."""
+    if "shortest_edge" in size:
+        short, long = sorted((height, width))
+        new_short, new_long = size["shortest_edge"], int(size["shortest_edge"] * long / short)
+        return (new_long, new_short) if width <= height else (new_short, new_long)
+    return size["height"], size["width"]
+
+
+def _resize_with_pil(clip: torch.Tensor, target: tuple[int, int], resample) -> torch.Tensor:
+    """Resize each uint8 frame with PIL, as CLIPImageProcessor does; float frames are rounded to uint8 first."""
+    if clip.dtype != torch.uint8:
+        clip = clip.round().clamp(0, 255).to(torch.uint8)
+    if tuple(clip.shape[-2:]) == target:
+        return clip
+    height, width = target
+    frames = [
+        np.asarray(Image.fromarray(frame).resize((width, height), resample=PILImageResampling(resample)))
+        for frame in clip.permute(0, 2, 3, 1).numpy()
+    ]
+    return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)
+
+
+def _center_crop(clip: torch.Tensor, crop_size: dict) -> torch.Tensor:
+    """Centre crop as transformers does (top = (H - h) // 2); frames smaller than the crop are not padded."""
+    height, width = clip.shape[-2:]
+    crop_height, crop_width = crop_size["height"], crop_size["width"]
+    if crop_height > height or crop_width > width:
+        raise ValueError(f"cannot centre-crop {height}x{width} frames to {crop_height}x{crop_width}: resize first.")
+    top, left = (height - crop_height) // 2, (width - crop_width) // 2
+    return clip[..., top : top + crop_height, left : left + crop_width]
+
+
+def _pad_to_square(clip: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+    """LLaVA's `expand2square`: the frame centred on a square canvas of the fill colour (0..255)."""
+    height, width = clip.shape[-2:]
+    side = max(height, width)
+    canvas = fill.to(torch.float32).expand(clip.shape[0], 3, side, side).clone()
+    if clip.dtype == torch.uint8:
+        canvas = canvas.trunc().to(torch.uint8)  # LLaVA's expand2square: tuple(int(x * 255) for x in image_mean)
+    top, left = (side - height) // 2, (side - width) // 2
+    canvas[:, :, top : top + height, left : left + width] = clip
+    return canvas
 
 
 def _flatten_videos(videos) -> list:
