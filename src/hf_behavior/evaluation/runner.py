@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from . import metrics
 from .judge import judge_captions, judge_metrics
 from .parsing import comment_spans, parse_replay
-from .scoring import classify, generate_answers, span_nlls
+from .scoring import generate_answers, label_logprobs, span_nlls
 from .tasks import TaskConfig
 
 logger = logging.getLogger(__name__)
@@ -31,10 +31,11 @@ def predict_batch(
     """One prediction dict per record (what the metric needs, plus the reference); `judge` = (model, processor)."""
     conversations = [task.conversation(record, data_dir) for record in records]
     if task.kind == "zero_shot":
-        predictions = classify(model, processor, conversations, task.labels)
+        scores = label_logprobs(model, processor, conversations, task.labels, task.length_normalize)
         return [
-            {"prediction": prediction, "reference": _label(task, record)}
-            for prediction, record in zip(predictions, records)
+            {"prediction": task.labels[int(row.argmax())], "scores": dict(zip(task.labels, row.tolist())),
+             "reference": _label(task, record)}
+            for row, record in zip(scores, records)
         ]
     if task.kind == "perplexity":
         answers = [task.reference_answer(record) for record in records]

@@ -9,6 +9,7 @@ A task file (see the shipped ones in `tasks/`)::
     prompt: "Which emotion ...? Answer with one of: {{ labels | join(', ') }}."   # Jinja over the record
     labels: [amusement, anger, ...]
     label_column: label
+    length_normalize: false    # zero_shot: rank labels by mean (not summed) log-probability per token
 
 Behaviour tasks use `prompt: listing1` (the Listing-1 question, with `title_column` / `channel_column` /
 `asr_column`) or `messages_column` (the record's own chat, the reference answer being its last assistant turn).
@@ -41,6 +42,7 @@ class TaskConfig:
     media_type: str = "image"
     labels: list[str] = field(default_factory=list)
     label_column: str = "label"
+    length_normalize: bool = False
     messages_column: str | None = None
     answer_column: str | None = None
     target_column: str | None = None
