@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from . import metrics
 from .judge import judge_captions, judge_metrics
 from .parsing import comment_spans, parse_replay
+from .reports import strict_json
 from .scoring import generate_answers, label_logprobs, span_nlls
 from .tasks import TaskConfig
 
@@ -116,7 +117,7 @@ def run_task(
     if predictions and all("error" in prediction for prediction in predictions):
         raise ValueError(f"task {task.name}: every record failed; first error: {predictions[0]['error']}")
     result = task_metrics(task, predictions)
-    (task_dir / "metrics.json").write_text(json.dumps(result, indent=2))
+    (task_dir / "metrics.json").write_text(strict_json(result))
     return result
 
 
