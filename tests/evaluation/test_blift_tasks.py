@@ -10,6 +10,11 @@ from hf_behavior.cli import main
 from hf_behavior.evaluation import scoring
 from hf_behavior.quickstart import write_scene_video
 
+def strict_json(text: str):
+    """json.loads that refuses the bare NaN / Infinity the standard does not have."""
+    return json.loads(text, parse_constant=lambda constant: pytest.fail(f"bare {constant} in JSON"))
+
+
 @pytest.fixture(scope="module")
 def blift(tmp_path_factory):
     """A BLIFT build (configs `blift` and `blift_likes`) from the data tests' raw dumps, their videos made real."""
@@ -34,15 +39,18 @@ def loads(monkeypatch):
 def test_shipped_blift_tasks_run_on_a_build_folder(blift, tiny_path, tmp_path, loads):
     out = tmp_path / "run"
     assert main(["eval", "--model", str(tiny_path), "--task", "likes-r2", "replay", "comment-perplexity",
-                 "--data", str(blift), "--batch-size", "5", "--output-dir", str(out)]) == 0
+                 "--data", str(blift), "--batch-size", "5", "--max-new-tokens", "8", "--output-dir", str(out)]) == 0
     assert len(loads) == 1
-    results = json.loads((out / "results.json").read_text())
+    results = strict_json((out / "results.json").read_text())
     runs, tasks = results["runs"], results["tasks"]
+    assert json.loads((out / "likes-r2" / "run.json").read_text())["task"]["max_new_tokens"] == 8
     assert {run["config"] for run in runs.values()} == {"blift"}  # the tasks' default config of the folder's two
     likes = tasks["likes-r2"]
     assert likes["n"] + likes["n_failed"] == 5 and likes["n_parsed"] + likes["n_unparsable"] == likes["n"]
     replay = tasks["replay"]  # one record of five (the YouTube ad) has a replay graph
     assert replay["n"] == 1 and replay["n_without_target"] == 4
+    assert replay["replay_spearman"] is None  # undefined on one record: null, not a bare NaN
+    assert strict_json((out / "replay" / "metrics.json").read_text())["replay_spearman"] is None
     ppl = tasks["comment-perplexity"]
     assert ppl["n"] == 5 and ppl["n_without_span"] == 0 and ppl["perplexity"] > 1
     predictions = [json.loads(line) for line in (out / "replay" / "predictions.jsonl").read_text().splitlines()]
@@ -51,9 +59,10 @@ def test_shipped_blift_tasks_run_on_a_build_folder(blift, tiny_path, tmp_path, l
     # --config picks another config; one the folder lacks is a one-line error
     assert main(["eval", "--model", str(tiny_path), "--task", "comment-perplexity", "--data", str(blift),
                  "--config", "blift_likes", "--output-dir", str(tmp_path / "likes")]) == 0
-    likes_run = json.loads((tmp_path / "likes" / "results.json").read_text())
+    likes_run = strict_json((tmp_path / "likes" / "results.json").read_text())
     assert likes_run["runs"]["comment-perplexity"]["config"] == "blift_likes"
     assert likes_run["tasks"]["comment-perplexity"]["n_without_span"] == 5  # that config asks for no comments
+    assert likes_run["tasks"]["comment-perplexity"]["perplexity"] is None
     with pytest.raises(SystemExit, match="--config nope: --data .* has configs blift, blift_likes"):
         main(["eval", "--model", str(tiny_path), "--task", "likes-r2", "--data", str(blift), "--config", "nope"])
     with pytest.raises(SystemExit, match=r"several configs \(blift, blift_likes\): choose one with --config"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from .tasks import load_task, shipped_tasks
@@ -28,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", help="split to evaluate (default: the task's, else 'test', else the only split)")
     parser.add_argument("--limit", type=_positive_int, help="evaluate only the first N records")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=_positive_int, help="cap on generated tokens (default: each task's)")
     parser.add_argument("--output-dir", type=Path, help="where results go (default: eval_results/<model name>)")
     parser.add_argument("--overwrite", action="store_true", help="discard earlier predictions for these tasks")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
@@ -47,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     # Everything that can be wrong with the inputs is reported (one line each) before the model loads.
     tasks = [load_task(name) for name in args.task]
+    if args.max_new_tokens is not None:
+        tasks = [replace(task, max_new_tokens=args.max_new_tokens) for task in tasks]
     check_model_source(args.model)
     prepared = [prepare_task_data(task, args) for task in tasks]
 
