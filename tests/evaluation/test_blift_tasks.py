@@ -1,13 +1,15 @@
 """The shipped BLIFT tasks run on a `hf-behavior build-blift` folder as it is, and bad inputs fail before loading."""
 
 import json
+from dataclasses import replace
 
 import pytest
 from datasets import Dataset
 from data.dumps import cli_args, write_all
 
 from hf_behavior.cli import main
-from hf_behavior.evaluation import scoring
+from hf_behavior.evaluation import runner, scoring
+from hf_behavior.evaluation.tasks import load_task
 from hf_behavior.quickstart import write_scene_video
 
 def strict_json(text: str):
@@ -98,3 +100,20 @@ def test_bad_inputs_fail_in_one_line_before_the_model_loads(blift, tiny_path, tm
     assert fails("--model", tiny_path, "--task", "comment-perplexity", "--data", tmp_path / "empty.jsonl") == (
         f"--data {tmp_path / 'empty.jsonl'}: the file is empty")
     assert loads == []
+
+
+def test_a_record_without_a_target_is_counted_before_generating(tiny, monkeypatch):
+    """The training callback scores BLIFT rows through the runner without the CLI's filter: a row without
+    `like_percent` is a counted failure, found before any generation, not a crash."""
+    model, processor = tiny
+    generated = []
+    real = runner.generate_answers
+    monkeypatch.setattr(runner, "generate_answers", lambda *args: generated.append(len(args[2])) or real(*args))
+    task = replace(load_task("likes-r2"), max_new_tokens=2)
+    chat = [{"role": "user", "content": [{"type": "text", "text": "What percentage of viewers would like this?"}]}]
+    rows = [{"messages": chat, "like_percent": 4.0}, {"messages": chat, "like_percent": None}]
+    predictions = runner.predict_or_isolate(model, processor, task, rows, [0, 1])
+    assert predictions[0]["reference"] == 4.0 and "answer" in predictions[0]
+    assert predictions[1] == {"error": "ValueError: task likes-r2: record has no `like_percent` value"}
+    assert generated == [1]  # the batch failed before generating; then record 0 alone
+    assert runner.task_metrics(task, predictions)["failures"] == {"ValueError": 1}
