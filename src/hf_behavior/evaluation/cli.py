@@ -1,7 +1,10 @@
 """`hf-behavior eval`: score a model on YAML-defined tasks, or compare finished runs side by side.
 
     hf-behavior eval --model PATH --task image-emotion-8 --data PATH_OR_HUB_ID [--split test] [--limit 250]
+    hf-behavior eval --model PATH --task likes-r2 replay comment-perplexity --data BUILD_BLIFT_FOLDER [--config blift]
     hf-behavior eval --compare runs/llama-vid runs/behavior-llava
+
+The inputs (model folder, data, config, the columns each task reads) are checked before the model loads.
 
 A run writes `<output-dir>/results.json`, `results.md` and `results.png`, plus per task `predictions.jsonl` (which
 makes reruns resume) and `metrics.json`. `--compare` prints every model's scores and their relative improvement over
