@@ -12,6 +12,7 @@ from hf_behavior.evaluation import runner, scoring
 from hf_behavior.evaluation.tasks import load_task
 from hf_behavior.quickstart import write_scene_video
 
+
 def strict_json(text: str):
     """json.loads that refuses the bare NaN / Infinity the standard does not have."""
     return json.loads(text, parse_constant=lambda constant: pytest.fail(f"bare {constant} in JSON"))

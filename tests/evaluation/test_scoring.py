@@ -71,6 +71,7 @@ def test_comment_perplexity_equals_exp_mean_nll(tiny):
     assert perplexity([nlls])["perplexity"] == pytest.approx(math.exp(sum(hand) / len(hand)), rel=1e-4)
 
 
+COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40)]
 EIGHT_LABELS = ["yes", "no", "a cat and a dog", "red", "blue square", "car", "the scene", "love it"]
 
 
@@ -87,9 +88,6 @@ def video_conversations(tmp_path, count=3):
              for i in range(count)]
     return [[{"role": "user", "content": [{"type": "video", "path": str(path)},
                                           {"type": "text", "text": "Describe the video."}]}] for path in paths]
-
-
-COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40)]
 
 
 def test_shared_prefix_scores_equal_the_per_label_method_and_encode_media_once(tiny, tmp_path, monkeypatch):

@@ -178,7 +178,7 @@ def choose_config(source: str, config: str | None, task_config: str | None) -> s
 
     try:
         names = get_dataset_config_names(source)
-    except (FileNotFoundError, ValueError, ConnectionError) as error:
+    except (OSError, ValueError) as error:
         raise SystemExit(f"--data {source}: {type(error).__name__}: {error}") from None
     if config is not None:
         if config not in names:
@@ -210,7 +210,7 @@ def load_eval_data(source: str, split: str | None, config: str | None = None):
             data = load_dataset(builder, data_files=str(path))
         else:
             data = load_dataset(source, config)
-    except (FileNotFoundError, ValueError, ConnectionError) as error:  # e.g. a parquet file with no row group
+    except (OSError, ValueError) as error:  # e.g. a parquet file with no row group, a Hub id offline
         raise SystemExit(f"--data {source}: cannot be read: {type(error).__name__}: {error}") from None
     if not isinstance(data, DatasetDict):
         return data, data_dir, split or "train"
