@@ -39,7 +39,7 @@ def loads(monkeypatch):
     return calls
 
 
-def test_shipped_blift_tasks_run_on_a_build_folder(blift, tiny_path, tmp_path, loads):
+def test_shipped_blift_tasks_run_on_a_build_folder(blift, tiny_path, tmp_path, loads, capsys):
     out = tmp_path / "run"
     assert main(["eval", "--model", str(tiny_path), "--task", "likes-r2", "replay", "comment-perplexity",
                  "--data", str(blift), "--batch-size", "5", "--max-new-tokens", "8", "--output-dir", str(out)]) == 0
@@ -66,6 +66,11 @@ def test_shipped_blift_tasks_run_on_a_build_folder(blift, tiny_path, tmp_path, l
     assert likes_run["runs"]["comment-perplexity"]["config"] == "blift_likes"
     assert likes_run["tasks"]["comment-perplexity"]["n_without_span"] == 5  # that config asks for no comments
     assert likes_run["tasks"]["comment-perplexity"]["perplexity"] is None
+    capsys.readouterr()
+    assert main(["eval", "--compare", str(out), str(tmp_path / "likes"), "--names", "blift", "likes",
+                 "--output-dir", str(tmp_path / "cmp")]) == 0  # null scores read back as undefined, not a crash
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| comment-perplexity | perplexity |"))
+    assert row.endswith("| n/a | n/a |")
     with pytest.raises(SystemExit, match="--config nope: --data .* has configs blift, blift_likes"):
         main(["eval", "--model", str(tiny_path), "--task", "likes-r2", "--data", str(blift), "--config", "nope"])
     with pytest.raises(SystemExit, match=r"several configs \(blift, blift_likes\): choose one with --config"):
