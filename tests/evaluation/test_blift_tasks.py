@@ -102,6 +102,9 @@ def test_bad_inputs_fail_in_one_line_before_the_model_loads(blift, tiny_path, tm
     Dataset.from_dict({"messages": []}).to_parquet(empty)
     error = fails("--model", tiny_path, "--task", "comment-perplexity", "--data", empty)
     assert error.startswith(f"--data {empty}: cannot be read: ValueError") and "\n" not in error
+    Dataset.from_dict({"messages": []}).save_to_disk(tmp_path / "saved_empty")
+    error = fails("--model", tiny_path, "--task", "comment-perplexity", "--data", tmp_path / "saved_empty")
+    assert error.startswith(f"--data {tmp_path / 'saved_empty'}: ") and "\n" not in error
     (tmp_path / "empty.jsonl").write_text("")
     assert fails("--model", tiny_path, "--task", "comment-perplexity", "--data", tmp_path / "empty.jsonl") == (
         f"--data {tmp_path / 'empty.jsonl'}: the file is empty")

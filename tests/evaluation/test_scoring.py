@@ -9,7 +9,9 @@ from conftest import ANSWER, frames
 from hf_behavior.evaluation.metrics import perplexity
 from hf_behavior.evaluation.parsing import comment_spans
 from hf_behavior.evaluation.prompts import behavior_messages
+from hf_behavior.evaluation.runner import predict_batch
 from hf_behavior.evaluation.scoring import classify, continuation_logprobs, label_logprobs, span_nlls
+from hf_behavior.evaluation.tasks import TaskConfig
 from hf_behavior.models.behavior_llava import video_processing_behavior_llava as video_processing
 from hf_behavior.quickstart import write_scene_video
 
@@ -130,3 +132,14 @@ def test_one_record_per_batch_is_one_vision_pass_per_record(tiny, tmp_path):
     finally:
         hook.remove()
     assert len(calls) == 2
+
+
+def test_a_task_can_rank_labels_by_mean_log_probability(tiny):
+    model, processor = tiny
+    task = TaskConfig(name="sunny", kind="zero_shot", prompt="Is it sunny? {{ labels | join(' or ') }}",
+                      media_column="image", labels=EIGHT_LABELS, length_normalize=True)
+    records = [{"image": frames(1, seed=1)[0], "label": "yes"}]
+    (prediction,) = predict_batch(model, processor, task, records, None)
+    expected = label_logprobs(model, processor, [task.conversation(records[0])], EIGHT_LABELS, length_normalize=True)[0]
+    assert list(prediction["scores"].values()) == pytest.approx(expected.tolist(), abs=1e-5)
+    assert prediction["prediction"] == EIGHT_LABELS[int(expected.argmax())]

@@ -210,7 +210,7 @@ def load_eval_data(source: str, split: str | None, config: str | None = None):
             data = load_dataset(builder, data_files=str(path))
         else:
             data = load_dataset(source, config)
-    except (OSError, ValueError) as error:  # e.g. a parquet file with no row group, a Hub id offline
+    except (OSError, ValueError, IndexError) as error:  # a parquet file or saved dataset with no rows, a Hub id offline
         raise SystemExit(f"--data {source}: cannot be read: {type(error).__name__}: {error}") from None
     if not isinstance(data, DatasetDict):
         return data, data_dir, split or "train"
