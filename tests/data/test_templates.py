@@ -2,7 +2,7 @@ import random
 
 from hf_behavior.data import templates as T
 from hf_behavior.data.records import Record
-from hf_behavior.evaluation.parsing import parse_behavior_answer
+from hf_behavior.evaluation.parsing import comment_spans, parse_behavior_answer
 
 from .dumps import SCENES
 
@@ -143,3 +143,96 @@ def test_format_number_keeps_round_then_g():
               *(rng.randrange(0, 10**6) / 1000 for _ in range(3000))]  # fmt: skip
     for value in values:
         assert T.format_number(value) == format(round(float(value), 2), "g"), value
+
+
+# ---- round trip: whatever the text says, parsing the written answer gives back the record's fields ----------
+
+ADVERSARIAL = [
+    '"', '""', "“", "”", "'", "replay value:", "The replay values for each scene would be:", "Scene 3:",
+    "scene 12: 0.5", "Scene 1: 7", "liked by 5%", "The video will be liked by 99% of viewers", "50%", "two percent",
+    "comments could be:", "and the popular comments could be:", '1. "', '2) ', "3.", "The description of the image is:",
+    'The title of the video would be "', "\n", "\r\n", "\u2028", "\x85", "\t", "\x0b", "  ", " ", "\u00a0", "\u200b",
+    "é", "🎉", "日本語", "مرحبا", "\u05d0\u05d1", "e\u0301", "\U0001f469\u200d\U0001f4bb", "\x00", "\\", "{}", "%",
+]  # fmt: skip
+
+
+def adversarial_text(rng: random.Random, max_pieces: int = 8) -> str:
+    """Text made of pieces that look like Listing-1 structure, line breaks of every kind, and any code point."""
+    pieces = []
+    for _ in range(rng.randrange(max_pieces + 1)):
+        roll = rng.random()
+        if roll < 0.5:
+            pieces.append(rng.choice(ADVERSARIAL))
+        elif roll < 0.7:
+            code = rng.randrange(0x110000)
+            pieces.append(chr(code) if not 0xD800 <= code < 0xE000 else "x")  # no lone surrogates: not text
+        else:
+            pieces.append(rng.choice(["the", "cat", "Wow", "so", "good", "a", "b", "9", "0.5", "she said"]))
+    return rng.choice(["", " "]).join(pieces)
+
+
+def adversarial_record(rng: random.Random) -> Record:
+    kind = rng.choice(["video", "image"])
+    scenes = [{"caption": adversarial_text(rng), "tone": adversarial_text(rng, 2),
+               "foreground_colors": [adversarial_text(rng, 2) for _ in range(rng.randrange(3))],
+               "background_colors": [adversarial_text(rng, 2) for _ in range(rng.randrange(3))],
+               "keywords": [adversarial_text(rng, 3) for _ in range(rng.randrange(4))],
+               "replay": rng.choice([rng.random(), rng.uniform(-5, 20_000), 1.0, 0.0])}
+              for _ in range(rng.randrange(1, 5) if kind == "video" else 1)]  # fmt: skip
+    if rng.random() < 0.1:
+        scenes = []
+    return known_record(
+        media_kind=kind, title=adversarial_text(rng), asr=adversarial_text(rng), channel=adversarial_text(rng, 2),
+        like_ratio=rng.choice([None, rng.random(), 0.0, 1.0, 0.015]),
+        comments=[{"text": adversarial_text(rng), "score": 1} for _ in range(rng.randrange(7))],
+        scenes=scenes if rng.random() < 0.9 or not scenes else [{k: v for k, v in s.items() if k != "replay"} for s in scenes],
+    )  # fmt: skip
+
+
+def expected_fields(record: Record, likes: bool, comments: bool, replay: bool) -> dict:
+    kind, scenes = record.media_kind, record.scenes or []
+    if kind == "image" and scenes:
+        described = [T.describe_scene(scenes[0], "image")]
+    else:
+        described = [T.describe_scene(scene) for scene in scenes]
+    values = [scene.get("replay") for scene in scenes]
+    return {
+        "like_percent": float(T.format_number(100 * record.like_ratio)) if likes and record.like_ratio is not None else None,
+        "comments": [T.one_line(c["text"]) for c in record.comments[: T.NUM_COMMENTS]] if comments else [],
+        "replay": [float(T.format_number(v)) for v in values] if replay and values and None not in values else [],
+        "scenes": described,
+    }  # fmt: skip
+
+
+def test_written_answers_parse_back_to_the_same_fields_for_any_text():
+    rng = random.Random(1234)
+    templates = [(T.behavior_messages, True, True, True), (T.likes_messages, True, False, False),
+                 (T.comments_messages, False, True, False), (T.titles_messages, False, False, False),
+                 (T.no_behavior_messages, False, False, False)]  # fmt: skip
+    checked = 0
+    for _ in range(600):
+        record = adversarial_record(rng)
+        for template, likes, comments, replay in templates:
+            messages = template(record)
+            if messages is None:
+                continue
+            answer = messages[-1]["content"][0]["text"]
+            parsed = parse_behavior_answer(answer)
+            assert {key: parsed[key] for key in ("like_percent", "comments", "replay", "scenes")} == expected_fields(
+                record, likes, comments, replay), answer
+            spans = comment_spans(answer)
+            assert [answer[start:end] for start, end in spans] == parsed["comments"]
+            checked += 1
+    assert checked > 1500
+
+
+def test_issue_examples_round_trip():
+    comments = ['she said "wow" twice', "the replay value: 10/10 would watch again", '"quoted" all "the" way"']
+    scenes = [{"caption": "A sign reading Scene 3: the end, liked by 5% of fans", "replay": 0.5},
+              {"caption": 'a poster: "The replay values for each scene would be:"', "replay": 0.25}]
+    record = known_record(comments=[{"text": text, "score": 1} for text in comments], scenes=scenes, like_ratio=0.42)
+    parsed = parse_behavior_answer(T.behavior_messages(record)[2]["content"][0]["text"])
+    assert parsed["comments"] == comments
+    assert parsed["like_percent"] == 42.0 and parsed["replay"] == [0.5, 0.25]
+    assert parsed["scenes"] == ["The scene shows a sign reading Scene 3: the end, liked by 5% of fans.",
+                                'The scene shows a poster: "The replay values for each scene would be:".']

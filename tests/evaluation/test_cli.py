@@ -47,6 +47,8 @@ def test_eval_writes_json_markdown_and_resumes(tiny_path, image_data, tmp_path, 
     assert result["n"] == 4 and result["n_failed"] == 1 and result["failures"] == {"FileNotFoundError": 1}
     assert result["accuracy"] == pytest.approx(sum(p["prediction"] == p["reference"] for p in scored) / 4)
     assert {p["prediction"] for p in scored} <= set(EMOTIONS)
+    for p in scored:  # every label's log-probability is kept, the prediction its argmax
+        assert list(p["scores"]) == EMOTIONS and p["prediction"] == max(p["scores"], key=p["scores"].get)
     markdown = (out / "results.md").read_text()
     assert "| image-emotion-8 | accuracy |" in markdown and "| image-emotion-8 | macro_f1 |" in markdown
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

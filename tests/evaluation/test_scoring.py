@@ -9,7 +9,11 @@ from conftest import ANSWER, frames
 from hf_behavior.evaluation.metrics import perplexity
 from hf_behavior.evaluation.parsing import comment_spans
 from hf_behavior.evaluation.prompts import behavior_messages
-from hf_behavior.evaluation.scoring import classify, label_logprobs, span_nlls
+from hf_behavior.evaluation.runner import predict_batch
+from hf_behavior.evaluation.scoring import classify, continuation_logprobs, label_logprobs, span_nlls
+from hf_behavior.evaluation.tasks import TaskConfig
+from hf_behavior.models.behavior_llava import video_processing_behavior_llava as video_processing
+from hf_behavior.quickstart import write_scene_video
 
 
 def hand_token_logprobs(model, processor, conversation, pieces):
@@ -67,3 +71,75 @@ def test_comment_perplexity_equals_exp_mean_nll(tiny):
     assert len(nlls) == len(hand) == n_comment_tokens
     assert nlls == pytest.approx(hand, abs=1e-4)
     assert perplexity([nlls])["perplexity"] == pytest.approx(math.exp(sum(hand) / len(hand)), rel=1e-4)
+
+
+COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40)]
+EIGHT_LABELS = ["yes", "no", "a cat and a dog", "red", "blue square", "car", "the scene", "love it"]
+
+
+def per_label_scores(model, processor, conversations, labels):
+    """The per-label method: one full prompt (media included) for every (record, label) pair."""
+    rows = [conversation for conversation in conversations for _ in labels]
+    continuations = [[(" " + label, True)] for _ in conversations for label in labels]
+    scores = continuation_logprobs(model, processor, rows, continuations)
+    return torch.stack([score.sum() for score in scores]).view(len(conversations), len(labels))
+
+
+def video_conversations(tmp_path, count=3):
+    paths = [write_scene_video(tmp_path / f"clip{i}.mp4", seconds_per_scene=1, fps=2, colours=COLOURS[i:i + 2])
+             for i in range(count)]
+    return [[{"role": "user", "content": [{"type": "video", "path": str(path)},
+                                          {"type": "text", "text": "Describe the video."}]}] for path in paths]
+
+
+def test_shared_prefix_scores_equal_the_per_label_method_and_encode_media_once(tiny, tmp_path, monkeypatch):
+    """Vision-tower frames = the records' frames and video decodes = records, not x 8 labels; same scores."""
+    model, processor = tiny
+    decodes = []
+    real_load = video_processing.load_video_frames
+    monkeypatch.setattr(video_processing, "load_video_frames", lambda *a, **k: decodes.append(a[0]) or real_load(*a, **k))
+    vision_frames = []
+    hook = model.model.vision_tower.register_forward_hook(
+        lambda module, args, kwargs, output: vision_frames.append(kwargs["pixel_values"].shape[0]), with_kwargs=True)
+    conversations_ = conversations() + video_conversations(tmp_path)
+    try:
+        shared = label_logprobs(model, processor, conversations_, EIGHT_LABELS)
+        shared_passes, shared_frames, shared_decodes = len(vision_frames), sum(vision_frames), len(decodes)
+        per_label = per_label_scores(model, processor, conversations_, EIGHT_LABELS)
+    finally:
+        hook.remove()
+    assert shared.shape == (5, 8)
+    assert torch.allclose(shared, per_label, atol=1e-4), (shared - per_label).abs().max()
+    assert shared_decodes == 3 and len(decodes) == 3 + 3 * 8  # the per-label method decodes each video 8 times
+    record_frames = sum(vision_frames[shared_passes:]) // 8
+    assert shared_frames == record_frames and shared_passes == 2  # one pass for the images, one for the videos
+
+    normalised = label_logprobs(model, processor, conversations_, EIGHT_LABELS, length_normalize=True)
+    lengths = torch.tensor([len(processor.tokenizer(" " + label, add_special_tokens=False)["input_ids"])
+                            for label in EIGHT_LABELS])
+    assert lengths.max() > 1 and torch.allclose(normalised, shared / lengths, atol=1e-5)
+    assert classify(model, processor, conversations_, EIGHT_LABELS, length_normalize=True) == [
+        EIGHT_LABELS[i] for i in normalised.argmax(-1).tolist()]
+
+
+def test_one_record_per_batch_is_one_vision_pass_per_record(tiny, tmp_path):
+    model, processor = tiny
+    calls = []
+    hook = model.model.vision_tower.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        for conversation in video_conversations(tmp_path, count=2):
+            label_logprobs(model, processor, [conversation], EIGHT_LABELS)
+    finally:
+        hook.remove()
+    assert len(calls) == 2
+
+
+def test_a_task_can_rank_labels_by_mean_log_probability(tiny):
+    model, processor = tiny
+    task = TaskConfig(name="sunny", kind="zero_shot", prompt="Is it sunny? {{ labels | join(' or ') }}",
+                      media_column="image", labels=EIGHT_LABELS, length_normalize=True)
+    records = [{"image": frames(1, seed=1)[0], "label": "yes"}]
+    (prediction,) = predict_batch(model, processor, task, records, None)
+    expected = label_logprobs(model, processor, [task.conversation(records[0])], EIGHT_LABELS, length_normalize=True)[0]
+    assert list(prediction["scores"].values()) == pytest.approx(expected.tolist(), abs=1e-5)
+    assert prediction["prediction"] == EIGHT_LABELS[int(expected.argmax())]

@@ -15,6 +15,7 @@ from .helpers import painted_frames, tone_track, write_video
 
 SCENE_KEYS = {"index", "start", "end", "keyframes", "caption", "keywords", "foreground_colors",
               "background_colors", "tone", "asr", "replay"}
+STATS_KEYS = {"frames_decoded", "bad_packets", "seconds"}
 TOP_KEYS = {"media_id", "media_path", "kind", "status", "error", "duration", "asr", "scenes", "stats"}
 
 
@@ -35,14 +36,14 @@ def media_dir(tmp_path):
     return folder
 
 
-def verbalize(media_dir, out, tiny_llava, tiny_whisper, *extra):
+def verbalize(media_dir, out, tiny_llava, tiny_whisper, *extra, exit_code=0):
     summary = out.parent / "summary.json"
     code = cli_main([
         "verbalize", "--media-dir", str(media_dir), "--out", str(out), "--captioner", str(tiny_llava),
         "--asr", str(tiny_whisper), "--asr-max-new-tokens", "6", "--language", "en", "--max-new-tokens", "6",
         "--min-scene-len", "5", "--media-batch-size", "3", "--summary-json", str(summary), *extra,
     ])
-    assert code == 0
+    assert code == exit_code
     return json.loads(summary.read_text())
 
 
@@ -51,6 +52,7 @@ def test_run_records_failures_and_completes_then_resumes(media_dir, tmp_path, ti
     summary = verbalize(media_dir, out, tiny_llava, tiny_whisper)
     printed = capsys.readouterr().out
     assert "done 3, already done 0, failed 2" in printed and "media/s" in printed and "frames/s" in printed
+    assert not summary["too_many_failures"] and "FAILED" not in printed  # 2 of 5: under --max-failure-rate 0.5
 
     assert sorted(summary["done"]) == ["post_img", "vid_mute", "vid_talk"]
     assert sorted(summary["failed"]) == ["corrupt", "empty"]
@@ -62,6 +64,7 @@ def test_run_records_failures_and_completes_then_resumes(media_dir, tmp_path, ti
     for sidecar in sidecars.values():
         assert set(sidecar) == TOP_KEYS
         assert all(set(scene) == SCENE_KEYS for scene in sidecar["scenes"])
+        assert set(sidecar["stats"]) == STATS_KEYS
     assert sidecars["empty"]["status"] == "failed" and sidecars["empty"]["scenes"] == []
 
     talk = sidecars["vid_talk"]
@@ -87,7 +90,9 @@ def test_run_records_failures_and_completes_then_resumes(media_dir, tmp_path, ti
 
     # a re-run redoes the failed ids only; finished sidecars are left untouched
     before = {name: (out / f"{name}.json").stat().st_mtime_ns for name in summary["done"]}
-    again = verbalize(media_dir, out, tiny_llava, tiny_whisper, "--decode-workers", "2", "--skip-deblocking")
+    again = verbalize(media_dir, out, tiny_llava, tiny_whisper, "--decode-workers", "2", "--skip-deblocking",
+                      exit_code=1)  # every media it tried failed: a non-zero exit, flagged in the summary
+    assert again["too_many_failures"] and "verbalize: FAILED - 2 of 2 media failed" in capsys.readouterr().out
     assert sorted(again["already_done"]) == ["post_img", "vid_mute", "vid_talk"]
     assert again["done"] == [] and sorted(again["failed"]) == ["corrupt", "empty"]
     assert again["failed"]["corrupt"].startswith("InvalidDataError")  # split decoding reports it as one decode does
@@ -107,3 +112,13 @@ def test_sidecar_write_is_atomic_and_leaves_no_temporary(tmp_path):
     write_sidecar(tmp_path, {"media_id": "x", "status": "failed"})
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
     assert json.loads((tmp_path / "x.json").read_text())["status"] == "failed"
+
+
+def test_missing_or_empty_media_folder_is_an_error(tmp_path):
+    args = ["verbalize", "--out", str(tmp_path / "out"), "--captioner", "unused"]
+    with pytest.raises(SystemExit, match="--media-dir .*nowhere: no such folder"):
+        cli_main([*args, "--media-dir", str(tmp_path / "nowhere")])
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "notes.txt").write_text("not media")
+    with pytest.raises(SystemExit, match="--media-dir .*texts: no image or video files in it"):
+        cli_main([*args, "--media-dir", str(tmp_path / "texts"), "--cpu"])

@@ -2,6 +2,7 @@
 
 import csv
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ from PIL import Image
 from scenedetect import ContentDetector, FrameTimecode, StatsManager, detect
 
 from hf_behavior.verbalize.colors import PALETTE, describe_colors, name_colors, segments_foreground_mask, tone
-from hf_behavior.verbalize.keyframes import select_keyframes, steadiest_frame
+from hf_behavior.verbalize.keyframes import MIN_KEYFRAME_DETAIL, select_keyframes, steadiest_frame
+from hf_behavior.verbalize.run import VisualConfig, analyse_visual, new_record
 from hf_behavior.verbalize.scenes import (content_score, detect_scenes, index_frames, probe_video, read_frames,
                                           scaled_size, score_frames_in_order, score_frames_in_spans,
                                           score_span)
@@ -116,11 +118,15 @@ def test_split_decoding_scores_every_frame_as_one_decode_does(tmp_path, containe
     for number, frame in enumerate(frames):
         frame[number % 48, :] = 255
     video = write_video(tmp_path / f"gop.{container}", frames, keyframe_interval=8, open_gop=open_gop)
-    in_order, index = score_frames_in_order(video, 64, 48, skip_deblocking=False)
-    assert len(in_order) == 80 and index.key_frames == list(range(0, 80, 8))
+    whole, index = score_frames_in_order(video, 64, 48, skip_deblocking=False)
+    in_order = whole.scores
+    assert len(in_order) == len(whole.details) == 80 and index.key_frames == list(range(0, 80, 8))
     assert index_frames(video).spans(parts=8, min_frames=30) == [(0, 32), (32, 64), (64, 80)]
     split = score_frames_in_spans(video, index_frames(video), 64, 48, skip_deblocking=False, workers=2)
-    assert split == (in_order if splits else None)  # None: detect_scenes falls back to one decode
+    if splits:
+        assert (split.scores, split.details, split.bad_packets) == (in_order, whole.details, [])
+    else:
+        assert split is None  # detect_scenes falls back to one decode
     if splits:  # a span that does not start at a key frame: decoded from the one before, those frames dropped
         span = score_span(video, index_frames(video), (20, 40), 64, 48, skip_deblocking=False)
         assert span.scores == [0.0] + in_order[21:40]
@@ -188,3 +194,61 @@ def test_segmentation_pipeline_by_path_feeds_the_colours(tmp_path):
     colours = describe_colors(images[:1], segments[:1])
     assert set(colours["foreground_colors"]) | set(colours["background_colors"]) <= {"blue", "yellow", "gray"}
     assert colours["foreground_colors"] and colours["background_colors"]
+
+
+@pytest.mark.parametrize("level", [0, 255])  # a black frame, a white flash
+def test_near_uniform_frames_are_never_a_scenes_keyframe(tmp_path, level):
+    """Four flat frames inside a scene (shorter than min_scene_len, so no cut): before, one became the keyframe."""
+    flash = [np.full((48, 64, 3), level, np.uint8)] * 4
+    frames = painted_frames([("orange", "red", 12)]) + flash + painted_frames([("orange", "red", 12)])
+    video = write_video(tmp_path / f"flash{level}.mp4", frames)
+    detection = detect_scenes(video, 64, 48, FPS)  # min_scene_len 15, PySceneDetect's default
+    assert detection.scenes == [(0, 28)]
+    assert (detection.frame_detail[12:16] < MIN_KEYFRAME_DETAIL).all()
+    assert (np.delete(detection.frame_detail, range(12, 16)) > 20).all()
+    assert select_keyframes(detection.scenes, detection.frame_change, FPS) == [[13]]  # the steadiest: a flat frame
+    keyframes = select_keyframes(detection.scenes, detection.frame_change, FPS, frame_detail=detection.frame_detail)
+    (keyframe,) = keyframes[0]
+    assert not 12 <= keyframe < 16
+    picture = read_frames(video, detection, [keyframe], 64, 48)[0][keyframe]
+    assert describe_colors([Image.fromarray(picture)])["foreground_colors"][0] == "red"
+    # a scene black throughout still has a keyframe: the steadiest, as before
+    assert select_keyframes([(0, 22)], np.zeros(22, np.float32), FPS, frame_detail=np.zeros(22, np.float32)) == [[10]]
+
+
+def test_steadiest_frame_passes_over_unusable_frames():
+    change = np.full(20, 5.0, np.float32)
+    change[[3, 4]] = 0.0  # frame 3 holds still
+    usable = np.ones(20, bool)
+    assert steadiest_frame(change, 0, 20) == 3
+    usable[3] = False
+    assert steadiest_frame(change, 0, 20, usable) != 3
+    assert steadiest_frame(change, 0, 20, np.zeros(20, bool)) == 3  # no usable frame: the steadiest after all
+
+
+def test_corrupt_packets_are_skipped_and_counted(tmp_path):
+    """Two packets of an H.264 MP4 zeroed: the video is verbalized without their frames, the packets counted."""
+    video = write_video(tmp_path / "clean.mp4", painted_frames(SEGMENTS), keyframe_interval=8)
+    with av.open(str(video)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size]
+    data = bytearray(video.read_bytes())
+    for number in (5, 30):  # two inter frames, one in each of two scenes
+        position, size = packets[number]
+        data[position : position + size] = bytes(size)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(av.error.InvalidDataError):  # what failed the whole video before
+        with av.open(str(broken)) as container:
+            for _ in container.decode(video=0):
+                pass
+
+    for workers in (1, 2):
+        detection = detect_scenes(broken, 64, 48, FPS, min_scene_len=5, workers=workers)
+        assert detection.bad_packets == 2 and detection.num_frames == 38
+        assert detection.scenes == [(0, 11), (11, 26), (26, 38)]  # the cuts, one frame earlier after each loss
+        keyframes = select_keyframes(detection.scenes, detection.frame_change, FPS, frame_detail=detection.frame_detail)
+        decoded, _ = read_frames(broken, detection, [k for scene in keyframes for k in scene], 64, 48)
+        assert len(decoded) == 3
+    record = new_record(broken)
+    analyse_visual(record, VisualConfig(min_scene_len=5))
+    assert record["stats"]["bad_packets"] == 2 and len(record["scenes"]) == 3

@@ -168,19 +168,21 @@ def _clause(text: str) -> str:
 
 
 def describe_scene(scene: Mapping, unit: str = "scene") -> str:
-    """One scene of Listing 1: caption, foreground/background colours, tone, tags (missing parts left out)."""
+    """One scene of Listing 1: caption, foreground/background colours, tone, tags (missing parts left out), on one
+    line, so that the parser reads a scene as its line whatever its text says."""
     parts = []
     if scene.get("caption"):
         parts.append(f"The {unit} shows {_clause(scene['caption'])}.")
     fg, bg = scene.get("foreground_colors") or [], scene.get("background_colors") or []
     if fg and bg:
-        parts.append(f"The foreground colors of the {unit} are {', '.join(fg)}, and the background colors are {', '.join(bg)}.")
+        parts.append(f"The foreground colors of the {unit} are {one_line(', '.join(fg))}, and the background colors "
+                     f"are {one_line(', '.join(bg))}.")
     elif fg or bg:
-        parts.append(f"The {'foreground' if fg else 'background'} colors of the {unit} are {', '.join(fg or bg)}.")
+        parts.append(f"The {'foreground' if fg else 'background'} colors of the {unit} are {one_line(', '.join(fg or bg))}.")
     if scene.get("tone"):
-        parts.append(f"The dominant tone of the {unit} is {scene['tone']}.")
+        parts.append(f"The dominant tone of the {unit} is {one_line(scene['tone'])}.")
     if scene.get("keywords"):
-        parts.append(f"This {unit} is categorized by the tags: {', '.join(scene['keywords'])}.")
+        parts.append(f"This {unit} is categorized by the tags: {one_line(', '.join(scene['keywords']))}.")
     return " ".join(parts)
 
 

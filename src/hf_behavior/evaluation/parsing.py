@@ -39,10 +39,25 @@ COMMENTS_HEADER_RE = re.compile(r"comments(?:\s+on\s+the\s+\w+)?\s+(?:could|woul
 REPLAY_HEADER_RE = re.compile(r"replay\s+(?:values?|graph)[^:\n]*:", re.I)
 QUOTED_COMMENT_RE = re.compile(r"(?:^|\s)\d+\s*[.)]\s*[\"“](?P<text>[^\"”]*)[\"”]")
 LINE_COMMENT_RE = re.compile(r"^\s*\d+\s*[.)]\s*(?P<text>.+?)\s*$", re.M)
-SCENE_VALUE_RE = re.compile(r"scene\s*(?P<index>\d+)\s*:\s*(?P<value>-?\d+(?:\.\d+)?)", re.I)
+SCENE_VALUE_RE = re.compile(r"scene\s*(?P<index>\d+)\s*:\s*(?P<value>-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)", re.I)
 SCENE_TEXT_RE = re.compile(r"scene\s*(?P<index>\d+)\s*:\s*(?P<text>.*?)(?=scene\s*\d+\s*:|$)", re.I | re.S)
 IMAGE_DESCRIPTION_RE = re.compile(r"description\s+of\s+the\s+image\s+is\s*:", re.I)
 LIKES_SENTENCE_RE = re.compile(r"(?:the\s+\w+\s+will\s+be\s+)?liked\s+by", re.I)
+
+# Listing 1 as `hf_behavior.data.templates` writes it: each part on lines of its own, so quoted text (a caption, a
+# comment, a title) can say "Scene 3:", "liked by 5%" or "replay value:" and never be read as structure. Each
+# parser tries these first, then the loose patterns above (generated answers drift) outside quoted lines.
+_LINE_END = r"[^\S\n]*$"
+CANONICAL_LIKES_RE = re.compile(
+    rf"^The \w+ will be liked by (?:about\s+|around\s+|roughly\s+|approximately\s+|~\s*)?{_PERCENT}", re.M | re.I
+)
+CANONICAL_COMMENTS_HEADER_RE = re.compile(rf"comments(?: on the \w+)? could be:{_LINE_END}", re.M)
+CANONICAL_REPLAY_HEADER_RE = re.compile(rf"^The replay values for each scene would be:{_LINE_END}", re.M)
+CANONICAL_COMMENT_RE = re.compile(rf'^\d+\. "(?P<text>.*)"{_LINE_END}', re.M)
+CANONICAL_SCENE_RE = re.compile(r"^Scene (?P<index>\d+): (?P<text>.*)$", re.M)
+CANONICAL_IMAGE_HEADER_RE = re.compile(rf"^The description of the image is:{_LINE_END}\n?", re.M)
+# Lines whose text is quoted content: a scene, a numbered comment, the predicted title.
+QUOTED_LINE_RE = re.compile(r"[^\S\n]*(?:scene\s*\d+\s*:|\d+\s*[.)]\s*[\"“]|the title of the \w+ would be \")", re.I)
 
 
 def words_to_number(phrase: str) -> float | None:
@@ -73,34 +88,61 @@ def _to_number(text: str) -> float | None:
     return words_to_number(text)
 
 
+def _in_quoted_line(answer: str, position: int) -> bool:
+    """Whether `position` lies inside the text of a line of quoted content (a scene, a comment, the title, an image's
+    description), past the line's own marker ("Scene 2:", "3. \"") that the patterns may match."""
+    line_start = answer.rfind("\n", 0, position) + 1
+    marker = QUOTED_LINE_RE.match(answer, line_start)
+    if marker:
+        return position >= marker.end()
+    previous = answer[answer.rfind("\n", 0, max(line_start - 1, 0)) + 1 : line_start]
+    return line_start > 0 and CANONICAL_IMAGE_HEADER_RE.fullmatch(previous) is not None
+
+
+def _find(answer: str, canonical: re.Pattern, loose: re.Pattern, start: int = 0, last: bool = False):
+    """The canonical match of a part of the answer, else the first (or last) loose one outside quoted lines."""
+    for match in canonical.finditer(answer, start):
+        if not _in_quoted_line(answer, match.start()):
+            return match
+    matches = [m for m in loose.finditer(answer, start) if not _in_quoted_line(answer, m.start())]
+    return (matches[-1] if last else matches[0]) if matches else None
+
+
 def parse_like_percent(answer: str) -> float | None:
     """The X of "liked by X% of viewers" (digits or words, '%' or 'percent'); None when absent or not in [0, 100].
 
-    A "liked by" phrase wins over any other percentage in the text; without one, the first percentage counts.
+    The template's own likes line wins, then a "liked by" phrase, then the first percentage, none of them inside a
+    scene, a comment or the title.
     """
-    for pattern in (LIKED_BY_RE, ANY_PERCENT_RE):
-        for match in pattern.finditer(answer or ""):
+    answer = answer or ""
+    for pattern in (CANONICAL_LIKES_RE, LIKED_BY_RE, ANY_PERCENT_RE):
+        for match in pattern.finditer(answer):
+            if _in_quoted_line(answer, match.start()):
+                continue
             value = _to_number(match.group("number"))
             if value is not None:
                 return value if 0.0 <= value <= 100.0 else None
     return None
 
 
-def _section(answer: str, start: re.Pattern, stop: re.Pattern | None) -> tuple[int, int] | None:
-    head = start.search(answer)
+def _comments_section(answer: str) -> tuple[int, int] | None:
+    head = _find(answer, CANONICAL_COMMENTS_HEADER_RE, COMMENTS_HEADER_RE)
     if head is None:
         return None
-    end = stop.search(answer, head.end()) if stop is not None else None
+    end = _find(answer, CANONICAL_REPLAY_HEADER_RE, REPLAY_HEADER_RE, head.end())
     return head.end(), end.start() if end else len(answer)
 
 
 def comment_spans(answer: str) -> list[tuple[int, int]]:
     """Character spans of each predicted comment's text (quotes and numbering excluded), in order."""
-    section = _section(answer, COMMENTS_HEADER_RE, REPLAY_HEADER_RE)
+    section = _comments_section(answer)
     if section is None:
         return []
     start, end = section
     block = answer[start:end]
+    canonical = list(CANONICAL_COMMENT_RE.finditer(block))
+    if canonical:  # one comment a line, its text everything between the line's first and last quote
+        return [(start + m.start("text"), start + m.end("text")) for m in canonical]
     matches = list(QUOTED_COMMENT_RE.finditer(block)) or list(LINE_COMMENT_RE.finditer(block))
     return [(start + m.start("text"), start + m.end("text")) for m in matches if m.group("text").strip()]
 
@@ -111,25 +153,31 @@ def parse_comments(answer: str) -> list[str]:
 
 def parse_replay(answer: str) -> list[float]:
     """Replay value per scene, in scene order, from the "replay values ... :" section."""
-    section = _section(answer, REPLAY_HEADER_RE, None)
-    if section is None:
+    head = _find(answer, CANONICAL_REPLAY_HEADER_RE, REPLAY_HEADER_RE, last=True)
+    if head is None:
         return []
-    values = {int(m.group("index")): float(m.group("value")) for m in SCENE_VALUE_RE.finditer(answer[slice(*section)])}
+    values = {int(m.group("index")): float(m.group("value")) for m in SCENE_VALUE_RE.finditer(answer, head.end())}
     return [values[index] for index in sorted(values)]
 
 
 def parse_scenes(answer: str) -> list[str]:
-    """Scene descriptions, from the text before the likes sentence (the replay section also says "Scene k:").
+    """Scene descriptions, from the text before the behaviour part (the replay section also says "Scene k:").
 
     An image answer ("The description of the image is: ...") comes back as a single scene.
     """
-    likes = LIKES_SENTENCE_RE.search(answer)
-    description = answer[: likes.start()] if likes else answer
-    for header in (REPLAY_HEADER_RE, COMMENTS_HEADER_RE):
-        cut = header.search(description)
-        description = description[: cut.start()] if cut else description
-    scenes = [m.group("text").strip() for m in SCENE_TEXT_RE.finditer(description) if m.group("text").strip()]
-    image = IMAGE_DESCRIPTION_RE.search(description)
+    ends = [_find(answer, CANONICAL_LIKES_RE, LIKES_SENTENCE_RE), _find(answer, CANONICAL_COMMENTS_HEADER_RE,
+            COMMENTS_HEADER_RE), _find(answer, CANONICAL_REPLAY_HEADER_RE, REPLAY_HEADER_RE)]  # fmt: skip
+    description = answer[: min((match.start() for match in ends if match), default=len(answer))]
+    canonical = list(CANONICAL_SCENE_RE.finditer(description))
+    if canonical:
+        return [m.group("text").strip() for m in canonical]
+    image = CANONICAL_IMAGE_HEADER_RE.search(description)
+    if image:
+        return [description[image.end() :].split("\n", 1)[0].strip()]
+    scenes = [m.group("text").strip() for m in SCENE_TEXT_RE.finditer(description)
+              if m.group("text").strip() and not _in_quoted_line(description, m.start())]  # fmt: skip
+    image = next((m for m in IMAGE_DESCRIPTION_RE.finditer(description) if not _in_quoted_line(description, m.start())),
+                 None)  # fmt: skip
     if not scenes and image and description[image.end() :].strip():
         scenes = [description[image.end() :].strip()]
     return scenes

@@ -9,13 +9,30 @@ from pathlib import Path
 from .metrics import LOWER_IS_BETTER
 
 # Counts and flags travel in the JSON; tables show the scores.
-NOT_SCORES = {"n", "n_failed", "n_parsed", "n_unparsable", "n_tokens", "n_without_span", "n_length_mismatch",
-              "n_scenes_scored", "failures", "meteor_synonyms"}
+NOT_SCORES = {"n", "n_failed", "n_parsed", "n_unparsable", "n_tokens", "n_without_span", "n_without_target",
+              "n_length_mismatch", "n_scenes_scored", "failures", "meteor_synonyms"}
 
 
-def scores(task_result: dict) -> dict[str, float]:
-    return {key: value for key, value in task_result.items()
-            if key not in NOT_SCORES and isinstance(value, (int, float)) and not isinstance(value, bool)}
+def scores(task_result: dict) -> dict[str, float | None]:
+    """The task's scores; None is an undefined score (NaN in memory, null in the JSON files)."""
+    return {key: value for key, value in task_result.items() if key not in NOT_SCORES and (
+        value is None or isinstance(value, (int, float)) and not isinstance(value, bool))}
+
+
+def strict_json(value) -> str:
+    """JSON with every NaN or infinity written as null: the standard has no NaN (`json.dumps` writes a bare `NaN`
+    that strict parsers such as `jq` or JavaScript refuse)."""
+    return json.dumps(_finite(value), indent=2, allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _fmt(value: float) -> str:
@@ -75,7 +92,7 @@ def bar_plot(runs: list[dict], names: list[str], path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(rows) * len(runs)), 4))
     for i, name in enumerate(names):
         values = [row["values"][i] for row in rows]
-        axis.bar(positions + i * width, [0 if math.isnan(v) else v for v in values], width, label=name)
+        axis.bar(positions + i * width, [0 if v is None or math.isnan(v) else v for v in values], width, label=name)
     axis.set_xticks(positions + width * (len(runs) - 1) / 2)
     axis.set_xticklabels([f"{row['task']}\n{row['metric']}" for row in rows], fontsize=8)
     axis.legend()

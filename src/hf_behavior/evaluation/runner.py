@@ -18,7 +18,8 @@ from tqdm.auto import tqdm
 from . import metrics
 from .judge import judge_captions, judge_metrics
 from .parsing import comment_spans, parse_replay
-from .scoring import classify, generate_answers, span_nlls
+from .reports import strict_json
+from .scoring import generate_answers, label_logprobs, span_nlls
 from .tasks import TaskConfig
 
 logger = logging.getLogger(__name__)
@@ -33,25 +34,26 @@ def predict_batch(
         return task.predict_records(model, processor, records, data_dir, judge)
     conversations = [task.conversation(record, data_dir) for record in records]
     if task.kind == "zero_shot":
-        predictions = classify(model, processor, conversations, task.labels)
+        references = [_label(task, record) for record in records]
+        scores = label_logprobs(model, processor, conversations, task.labels, task.length_normalize)
         return [
-            {"prediction": prediction, "reference": _label(task, record)}
-            for prediction, record in zip(predictions, records)
+            {"prediction": task.labels[int(row.argmax())], "scores": dict(zip(task.labels, row.tolist())),
+             "reference": reference}
+            for row, reference in zip(scores, references)
         ]
     if task.kind == "perplexity":
         answers = [task.reference_answer(record) for record in records]
         nlls = span_nlls(model, processor, conversations, answers, [comment_spans(answer) for answer in answers])
         return [{"nlls": values} for values in nlls]
+    if task.kind in ("likes_r2", "replay"):  # before generating: a record without a target fails now, counted
+        references = [_target(task, record) for record in records]
     answers = generate_answers(model, processor, conversations, task.max_new_tokens)
-    if task.kind == "likes_r2":
-        return [{"answer": a, "reference": float(r[task.target_column])} for a, r in zip(answers, records)]
+    if task.kind in ("likes_r2", "replay"):
+        return [{"answer": a, "reference": ref} for a, ref in zip(answers, references)]
     if task.kind == "judge":
         media = [task.media_block(record, data_dir) for record in records]
         judged = judge_captions(*judge, media, answers, task.judge_criteria)
         return [{"answer": answer, **row} for answer, row in zip(answers, judged)]
-    if task.kind == "replay":
-        references = [_replay_reference(task, record) for record in records]
-        return [{"answer": a, "reference": ref} for a, ref in zip(answers, references)]
     return [{"answer": a, "reference": task.reference_answer(r)} for a, r in zip(answers, records)]
 
 
@@ -119,7 +121,7 @@ def run_task(
     if predictions and all("error" in prediction for prediction in predictions):
         raise ValueError(f"task {task.name}: every record failed; first error: {predictions[0]['error']}")
     result = task_metrics(task, predictions)
-    (task_dir / "metrics.json").write_text(json.dumps(result, indent=2))
+    (task_dir / "metrics.json").write_text(strict_json(result))
     return result
 
 
@@ -166,6 +168,11 @@ def _label(task: TaskConfig, record: dict) -> str:
     return value
 
 
-def _replay_reference(task: TaskConfig, record: dict) -> list[float]:
-    value = record[task.target_column]
+def _target(task: TaskConfig, record: dict) -> float | list[float]:
+    """The like percentage, or the replay value per scene (a list, or Listing-1 text to parse)."""
+    value = record.get(task.target_column)
+    if value is None or isinstance(value, list) and not value:
+        raise ValueError(f"task {task.name}: record has no `{task.target_column}` value")
+    if task.kind == "likes_r2":
+        return float(value)
     return parse_replay(value) if isinstance(value, str) else [float(v) for v in value]

@@ -93,21 +93,70 @@ def continuation_logprobs(
 
 
 @torch.no_grad()
-def label_logprobs(model, processor, conversations: Sequence[list[dict]], labels: Sequence[str]) -> torch.Tensor:
-    """[num_conversations, num_labels]: summed log-probability of each label as the assistant's answer.
+def label_logprobs(
+    model, processor, conversations: Sequence[list[dict]], labels: Sequence[str], length_normalize: bool = False
+) -> torch.Tensor:
+    """[num_conversations, num_labels]: log-probability of each label as the assistant's answer.
 
     The label is scored as the chat template renders an answer (" " + label), summed over all its tokens, so
-    multi-token labels compete on the joint probability of their tokens.
+    multi-token labels compete on the joint probability of their tokens; `length_normalize` divides each sum by the
+    label's token count (the mean log-probability per token). Each conversation (media and prompt) is encoded once:
+    one pass over the left-padded prompts keeps their KV cache, which is repeated once per label for a single batched
+    pass over the label tokens, so the vision tower and the video decoder see each record once, not once per label.
     """
-    rows = [conversation for conversation in conversations for _ in labels]
-    continuations = [[(" " + label, True)] for _ in conversations for label in labels]
-    scores = continuation_logprobs(model, processor, rows, continuations)
-    return torch.stack([score.sum() for score in scores]).view(len(conversations), len(labels))
+    tokenizer = processor.tokenizer
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"  # every prompt ends at the last column
+    try:
+        batch = encode_prompts(processor, conversations).to(model.device)
+    finally:
+        tokenizer.padding_side = padding_side
+    prompt_mask = batch.pop("attention_mask")
+    prompt_lengths = prompt_mask.sum(dim=1)
+    prompt = model(
+        **batch,
+        attention_mask=prompt_mask,
+        position_ids=(prompt_mask.cumsum(dim=1) - 1).clamp(min=0),
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    first_logprobs = torch.log_softmax(prompt.logits[:, -1].float(), dim=-1)  # [records, vocab]: each label's 1st token
+
+    label_ids = [tokenizer(" " + label, add_special_tokens=False)["input_ids"] for label in labels]
+    if any(not ids for ids in label_ids):
+        raise ValueError(f"a label tokenizes to nothing: {[label for label, ids in zip(labels, label_ids) if not ids]}")
+    records, num_labels, width = len(conversations), len(labels), max(len(ids) for ids in label_ids)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    ids = torch.full((num_labels, width), pad_id, dtype=torch.long)
+    label_mask = torch.zeros((num_labels, width), dtype=torch.long)
+    for row, tokens in enumerate(label_ids):
+        ids[row, : len(tokens)] = torch.tensor(tokens)
+        label_mask[row, : len(tokens)] = 1
+    ids, label_mask = ids.to(model.device), label_mask.to(model.device)
+
+    # first token of every label: read off the prompt's last logits
+    scores = first_logprobs[:, ids[:, 0]]  # [records, labels]
+    if width > 1:  # the other tokens: one pass over records x labels rows on the prompt's cache, repeated per label
+        cache = prompt.past_key_values
+        cache.batch_repeat_interleave(num_labels)
+        rows_ids = ids[:, :-1].repeat(records, 1)
+        rows_mask = torch.cat([prompt_mask.repeat_interleave(num_labels, dim=0), label_mask[:, :-1].repeat(records, 1)], 1)
+        positions = prompt_lengths.repeat_interleave(num_labels).unsqueeze(1) + torch.arange(width - 1, device=ids.device)
+        logits = model(
+            input_ids=rows_ids, attention_mask=rows_mask, position_ids=positions, past_key_values=cache, use_cache=True
+        ).logits
+        rest = torch.log_softmax(logits.float(), dim=-1).gather(-1, ids[:, 1:].repeat(records, 1).unsqueeze(-1))
+        rest = (rest.squeeze(-1) * label_mask[:, 1:].repeat(records, 1)).sum(dim=1).view(records, num_labels)
+        scores = scores + rest
+    if length_normalize:
+        scores = scores / label_mask.sum(dim=1)
+    return scores.cpu()
 
 
-def classify(model, processor, conversations: Sequence[list[dict]], labels: Sequence[str]) -> list[str]:
-    """Zero-shot prediction: the label with the highest summed log-probability."""
-    scores = label_logprobs(model, processor, conversations, labels)
+def classify(
+    model, processor, conversations: Sequence[list[dict]], labels: Sequence[str], length_normalize: bool = False
+) -> list[str]:
+    """Zero-shot prediction: the label with the highest (summed, or length-normalised) log-probability."""
+    scores = label_logprobs(model, processor, conversations, labels, length_normalize)
     return [labels[index] for index in scores.argmax(dim=-1).tolist()]
 
 

@@ -9,10 +9,12 @@ A task file (see the shipped ones in `tasks/`)::
     prompt: "Which emotion ...? Answer with one of: {{ labels | join(', ') }}."   # Jinja over the record
     labels: [amusement, anger, ...]
     label_column: label
+    length_normalize: false    # zero_shot: rank labels by mean (not summed) log-probability per token
 
 Behaviour tasks use `prompt: listing1` (the Listing-1 question, with `title_column` / `channel_column` /
 `asr_column`) or `messages_column` (the record's own chat, the reference answer being its last assistant turn).
-`kind: judge` generates a caption and has a judge chat model (`judge_model`, or `--judge-model`) grade it with
+`config` names the config to read from a dataset with several (a `hf-behavior build-blift` folder) when
+`--config` does not. `kind: judge` generates a caption and has a judge chat model (`judge_model`, or `--judge-model`) grade it with
 the paper's Listings 2-4. A user adds a task by writing such a file and passing its path to `--task`.
 """
 
@@ -41,6 +43,7 @@ class TaskConfig:
     media_type: str = "image"
     labels: list[str] = field(default_factory=list)
     label_column: str = "label"
+    length_normalize: bool = False
     messages_column: str | None = None
     answer_column: str | None = None
     target_column: str | None = None
@@ -52,6 +55,7 @@ class TaskConfig:
     judge_model: str | None = None
     judge_criteria: list[str] = field(default_factory=lambda: ["correctness", "detail", "quality"])
     data: str | None = None
+    config: str | None = None
     split: str | None = None
     description: str = ""
     source: str = ""
@@ -83,6 +87,13 @@ class TaskConfig:
         values.setdefault("name", path.stem)
         values["source"] = str(path)
         return cls(**values)
+
+    def required_columns(self) -> list[str]:
+        """The dataset columns every record must have for this task (title, channel and ASR are optional)."""
+        columns = [self.media_column, self.messages_column, self.answer_column, self.target_column]
+        if self.kind == "zero_shot":
+            columns.append(self.label_column)
+        return [column for column in columns if column is not None]
 
     # -- building the model's input from one record -------------------------------------------------------------
     def conversation(self, record: dict, data_dir: Path | None = None) -> list[dict]:

@@ -8,7 +8,8 @@ Many (CPUs):   accelerate launch --multi_gpu --num_processes 4 -m hf_behavior.ve
 The media list is split across processes with accelerate's ``split_between_processes``; every media id
 gets one ``<out>/<id>.json`` (see the package docstring for the schema), written atomically, and a re-run
 only does the ids without a "done" sidecar. A file that cannot be read is recorded as "failed" with its
-error; the run goes on and ends with a summary.
+error; the run goes on and ends with a summary, and exits non-zero when more than ``--max-failure-rate`` of the
+media it tried failed. A video's corrupt packets are skipped and counted (``stats.bad_packets``).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def new_record(path: Path) -> dict:
     kind = "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
     return {
         "media_id": path.stem, "media_path": str(path.resolve()), "kind": kind, "status": "done", "error": None,
-        "duration": None, "asr": None, "scenes": [], "stats": {"frames_decoded": 0, "seconds": 0.0},
+        "duration": None, "asr": None, "scenes": [], "stats": {"frames_decoded": 0, "bad_packets": 0, "seconds": 0.0},
     }
 
 
@@ -139,7 +140,8 @@ def analyse_visual(record: dict, config: VisualConfig) -> None:
     detection = detect_scenes(path, width, height, info.fps, threshold=config.threshold,
                               min_scene_len=config.min_scene_len, workers=config.decode_workers,
                               skip_deblocking=config.skip_deblocking)
-    keyframes = select_keyframes(detection.scenes, detection.frame_change, info.fps, config.max_scene_seconds)
+    keyframes = select_keyframes(detection.scenes, detection.frame_change, info.fps, config.max_scene_seconds,
+                                 detection.frame_detail)
     side_width = round(info.width * min(1.0, config.keyframe_side / max(info.width, info.height)))
     frames, keyframe_decodes = read_frames(path, detection, [i for indices in keyframes for i in indices],
                                            *scaled_size(info.width, info.height, side_width))
@@ -154,6 +156,7 @@ def analyse_visual(record: dict, config: VisualConfig) -> None:
     record["_keyframe_images"] = [[Image.fromarray(frames[index]) for index in indices] for indices in keyframes]
     record["_has_audio"] = info.has_audio
     record["stats"]["frames_decoded"] = detection.num_frames + keyframe_decodes
+    record["stats"]["bad_packets"] = detection.bad_packets
 
 
 def add_colors(records: list[dict], segmenter: Segmenter | None = None) -> None:
@@ -243,7 +246,8 @@ def to_sidecar(record: dict) -> dict:
         "status": record["status"], "error": record["error"], "duration": record["duration"],
         "asr": record["asr"] if done else None,
         "scenes": [{key: scene.get(key) for key in SCENE_KEYS} for scene in record["scenes"]] if done else [],
-        "stats": {"frames_decoded": record["stats"]["frames_decoded"], "seconds": round(record["stats"]["seconds"], 3)},
+        "stats": {"frames_decoded": record["stats"]["frames_decoded"], "bad_packets": record["stats"]["bad_packets"],
+                  "seconds": round(record["stats"]["seconds"], 3)},
     }
 
 
@@ -295,6 +299,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asr-max-new-tokens", type=int, default=None)
     parser.add_argument("--language", default=None, help="spoken language for Whisper (default: detected)")
     parser.add_argument("--cpu", action="store_true", help="run on CPU even when an accelerator is present")
+    parser.add_argument("--max-failure-rate", type=float, default=0.5,
+                        help="exit non-zero when more than this share of the media tried failed (default 0.5)")
 
 
 def load_models(args: argparse.Namespace, device: torch.device) -> Models:
@@ -319,6 +325,12 @@ def format_summary(summary: dict) -> str:
         f"  caption answers not parsable as JSON: {summary['unparsed_captions']} of {summary['captions']}"
         " (kept as captions without keywords)",
     ]
+    if summary["bad_packets"]:
+        lines.append(f"  corrupt packets skipped: {sum(summary['bad_packets'].values())} in "
+                     f"{len(summary['bad_packets'])} video(s): " + ", ".join(summary["bad_packets"]))
+    if summary["too_many_failures"]:
+        lines.insert(0, f"verbalize: FAILED - {len(summary['failed'])} of {len(summary['done']) + len(summary['failed'])}"
+                        f" media failed, above --max-failure-rate {summary['max_failure_rate']:.0%}")
     lines += [f"  failed {media_id}: {error}" for media_id, error in summary["failed"].items()]
     lines += [f"  skipped {name}: {reason}" for name, reason in summary["skipped"].items()]
     return "\n".join(lines)
@@ -327,6 +339,8 @@ def format_summary(summary: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
+    if not Path(args.media_dir).is_dir():  # before any process group or model
+        raise SystemExit(f"--media-dir {args.media_dir}: no such folder")
     state = PartialState(cpu=args.cpu or not torch.accelerator.is_available())
     try:
         return verbalize_folder(args, state)
@@ -343,6 +357,9 @@ def verbalize_folder(args: argparse.Namespace, state) -> int:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     media, skipped = discover_media(args.media_dir)
+    if not media:
+        raise SystemExit(f"--media-dir {args.media_dir}: no image or video files in it"
+                         + (f" ({len(skipped)} skipped)" if skipped else ""))
     already_done = [path.stem for path in media if is_done(sidecar_path(out_dir, path.stem))]
     pending = [path for path in media if path.stem not in set(already_done)]
     state.wait_for_everyone()  # every process has listed the folder before anyone writes to it
@@ -362,7 +379,7 @@ def verbalize_folder(args: argparse.Namespace, state) -> int:
             for sidecar in sidecars:
                 write_sidecar(out_dir, sidecar)
                 results.append((state.process_index, sidecar["media_id"], sidecar["status"], sidecar["error"],
-                                sidecar["stats"]["frames_decoded"]))
+                                sidecar["stats"]["frames_decoded"], sidecar["stats"]["bad_packets"]))
             counts = {key: counts[key] + chunk_counts[key] for key in counts}
             progress.update(len(sidecars))
         progress.close()
@@ -372,10 +389,13 @@ def verbalize_folder(args: argparse.Namespace, state) -> int:
     if not state.is_main_process:
         return 0
     frames = sum(result[4] for result in results)
+    failed = {media_id: error for _, media_id, status, error, *_ in results if status == "failed"}
     summary = {
         "media": len(media), "processes": state.num_processes, "seconds": round(seconds, 3),
-        "done": [media_id for _, media_id, status, _, _ in results if status == "done"],
-        "failed": {media_id: error for _, media_id, status, error, _ in results if status == "failed"},
+        "done": [media_id for _, media_id, status, *_ in results if status == "done"], "failed": failed,
+        "too_many_failures": len(failed) > args.max_failure_rate * len(results),
+        "max_failure_rate": args.max_failure_rate,
+        "bad_packets": {media_id: bad for _, media_id, _, _, _, bad in results if bad},
         "already_done": already_done, "skipped": skipped,
         "by_process": {rank: [r[1] for r in results if r[0] == rank] for rank in range(state.num_processes)},
         "frames_decoded": frames, "media_per_second": len(results) / max(seconds, 1e-9),
@@ -385,7 +405,7 @@ def verbalize_folder(args: argparse.Namespace, state) -> int:
     print(format_summary(summary), flush=True)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    return 0
+    return 1 if summary["too_many_failures"] else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,9 @@ shrink the decoded Y, U and V planes the same way, colour-convert only the small
 ContentDetector's arithmetic (bit-identical, see :func:`content_score`; its per-frame score also serves
 keyframe selection) and put the scores in order through ContentDetector's own FlashFilter. A video that
 cannot be split (one key frame, no timestamps, or a seek that does not land on its key frame) is decoded
-from start to end with frame threads instead.
+from start to end with frame threads instead. Each frame's detail (how far from a single flat colour it is)
+is measured on the same small picture, so that keyframe selection can pass over black frames and white
+flashes. A packet the decoder refuses (corrupt data) is skipped and counted, not fatal: its frame is missing.
 """
 
 from __future__ import annotations
@@ -67,13 +69,16 @@ class FrameIndex:
 
 @dataclass
 class SceneDetection:
-    """Scenes as [start, end) frame ranges, each frame's change from the frame before it, and what
-    :func:`read_frames` needs to find frames again by seeking (the frames' timestamps, the key frames)."""
+    """Scenes as [start, end) frame ranges, each frame's change from the frame before it and its detail
+    (:func:`picture_detail`), what :func:`read_frames` needs to find frames again by seeking (the frames'
+    timestamps, the key frames), and the corrupt packets skipped."""
 
     scenes: list[tuple[int, int]]
     frame_change: np.ndarray
     fps: float
     index: FrameIndex
+    frame_detail: np.ndarray | None = None
+    bad_packets: int = 0
 
     @property
     def num_frames(self) -> int:
@@ -147,6 +152,33 @@ def shrink_to_i420(frame: av.VideoFrame, out: np.ndarray) -> np.ndarray:
     return out
 
 
+def picture_detail(i420: np.ndarray) -> float:
+    """How far a small I420 picture is from one flat colour: the largest standard deviation of its Y, U and V
+    planes (a black frame or a white flash: ~0; any picture with something in it: well above 10)."""
+    height = i420.shape[0] * 2 // 3
+    width = i420.shape[1]
+    flat = i420.reshape(-1)
+    luma, chroma = width * height, width * height // 4
+    planes = (flat[:luma], flat[luma : luma + chroma], flat[luma + chroma :])
+    return max(float(cv2.meanStdDev(plane)[1][0, 0]) for plane in planes)
+
+
+def decode_frames(
+    container: av.container.InputContainer, stream: av.VideoStream, bad_packets: list[str] | None = None
+) -> Iterator[av.VideoFrame]:
+    """The stream's frames, as ``container.decode(stream)`` gives them, except that a packet the decoder refuses
+    as invalid data is skipped (its frame is missing) and described in ``bad_packets`` instead of ending the
+    decode: a few corrupt packets cost a few frames, not the video."""
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError as error:
+            if bad_packets is not None:
+                bad_packets.append(f"packet at pts {packet.pts}: {error}")
+            continue
+        yield from frames
+
+
 def content_score(hsv: np.ndarray, previous_hsv: np.ndarray | None) -> float:
     """ContentDetector's frame score with its default weights: the mean absolute change of hue, saturation
     and value from the previous frame, averaged (0 for the first frame). Same arithmetic, so same floats."""
@@ -172,21 +204,26 @@ def index_frames(path: str | Path) -> FrameIndex | None:
     return FrameIndex(frame_pts, [number for number, pts in enumerate(frame_pts) if pts in keys])
 
 
-def hsv_pictures(frames: Iterable[av.VideoFrame], width: int, height: int) -> Iterator[np.ndarray]:
+def hsv_pictures(frames: Iterable[av.VideoFrame], width: int, height: int) -> Iterator[tuple[np.ndarray, float]]:
     """Each frame shrunk to (width, height) (:func:`shrink_to_i420`) and converted to HSV, as ContentDetector
-    converts its BGR frames."""
+    converts its BGR frames, with the shrunk picture's :func:`picture_detail`."""
     picture = np.empty((height * 3 // 2, width), np.uint8)
     for frame in frames:
-        yield cv2.cvtColor(cv2.cvtColor(shrink_to_i420(frame, picture), cv2.COLOR_YUV2BGR_I420), cv2.COLOR_BGR2HSV)
+        shrink_to_i420(frame, picture)
+        hsv = cv2.cvtColor(cv2.cvtColor(picture, cv2.COLOR_YUV2BGR_I420), cv2.COLOR_BGR2HSV)
+        yield hsv, picture_detail(picture)
 
 
 @dataclass
 class ScoredSpan:
-    """One span's frame scores (the first frame's against nothing: 0) and its first and last HSV pictures."""
+    """One span's frame scores (the first frame's against nothing: 0), its frames' details, its first and last
+    HSV pictures, and the corrupt packets skipped in it."""
 
     scores: list[float]
     first: np.ndarray
     last: np.ndarray
+    details: list[float]
+    bad_packets: list[str]
 
 
 def score_span(
@@ -206,9 +243,11 @@ def score_span(
         if start:
             container.seek(index.frame_pts[start], stream=stream)
 
+        bad_packets: list[str] = []
+
         def span_frames() -> Iterator[av.VideoFrame]:
             expected = start
-            for frame in container.decode(stream):
+            for frame in decode_frames(container, stream, bad_packets):
                 number = position.get(frame.pts, -1)
                 if 0 <= number < start and expected == start:
                     continue  # the seek landed on an earlier key frame, or open-GOP pictures shown before it
@@ -220,21 +259,22 @@ def score_span(
                     return
             raise LookupError(expected)
 
-        scores, first, previous = [], None, None
+        scores, details, first, previous = [], [], None, None
         try:
-            for hsv in hsv_pictures(span_frames(), width, height):
+            for hsv, detail in hsv_pictures(span_frames(), width, height):
                 scores.append(content_score(hsv, previous))
+                details.append(detail)
                 first = hsv if first is None else first
                 previous = hsv
         except LookupError:
             return None
-    return ScoredSpan(scores, first, previous)
+    return ScoredSpan(scores, first, previous, details, bad_packets)
 
 
 def score_frames_in_spans(
     path: str | Path, index: FrameIndex, width: int, height: int, skip_deblocking: bool, workers: int
-) -> list[float] | None:
-    """Every frame's :func:`content_score`, its spans decoded ``workers`` at a time; None when a span
+) -> ScoredSpan | None:
+    """Every frame's :func:`content_score` (and detail), its spans decoded ``workers`` at a time; None when a span
     cannot be decoded on its own. When the spans do not fill the last round (5 spans, 2 workers), the spans
     of that round share the workers' threads, so that no core idles while the last span decodes."""
     spans = index.spans(parts=4 * workers, min_frames=30)
@@ -250,17 +290,23 @@ def score_frames_in_spans(
         return None
     for before, part in zip(parts, parts[1:]):  # the first frame of a span against the last one before it
         part.scores[0] = content_score(part.first, before.last)
-    return [score for part in parts for score in part.scores]
+    return ScoredSpan(
+        scores=[score for part in parts for score in part.scores], first=parts[0].first, last=parts[-1].last,
+        details=[detail for part in parts for detail in part.details],
+        bad_packets=[packet for part in parts for packet in part.bad_packets],
+    )
 
 
 def score_frames_in_order(
     path: str | Path, width: int, height: int, skip_deblocking: bool
-) -> tuple[list[float], FrameIndex]:
-    """Every frame's :func:`content_score` from one frame-threaded decode, with the timestamps and key frames
-    the decoder reports."""
+) -> tuple[ScoredSpan, FrameIndex]:
+    """Every frame's :func:`content_score` (and detail) from one frame-threaded decode, with the timestamps and
+    key frames the decoder reports."""
     scores: list[float] = []
+    details: list[float] = []
+    bad_packets: list[str] = []
     index = FrameIndex(frame_pts=[], key_frames=[])
-    previous = None
+    first = previous = None
 
     def frames(stream_frames: Iterable[av.VideoFrame]) -> Iterator[av.VideoFrame]:
         for frame in stream_frames:
@@ -270,10 +316,12 @@ def score_frames_in_order(
             yield frame
 
     with open_video_stream(path, skip_deblocking) as (container, stream):
-        for hsv in hsv_pictures(frames(container.decode(stream)), width, height):
+        for hsv, detail in hsv_pictures(frames(decode_frames(container, stream, bad_packets)), width, height):
             scores.append(content_score(hsv, previous))
+            details.append(detail)
+            first = hsv if first is None else first
             previous = hsv
-    return scores, index
+    return ScoredSpan(scores, first, previous, details, bad_packets), index
 
 
 def detect_scenes(
@@ -293,11 +341,13 @@ def detect_scenes(
     fps = float(fps)
     workers = workers or len(os.sched_getaffinity(0))
     index = index_frames(path) if workers > 1 else None
-    scores = score_frames_in_spans(path, index, width, height, skip_deblocking, workers) if index else None
-    if scores is None:
-        scores, index = score_frames_in_order(path, width, height, skip_deblocking)
+    scored = score_frames_in_spans(path, index, width, height, skip_deblocking, workers) if index else None
+    if scored is None:
+        scored, index = score_frames_in_order(path, width, height, skip_deblocking)
+    scores = scored.scores
     if not scores:
-        raise ValueError(f"{path}: no frame could be decoded")
+        bad = f" ({len(scored.bad_packets)} corrupt packets, first {scored.bad_packets[0]})" if scored.bad_packets else ""
+        raise ValueError(f"{path}: no frame could be decoded{bad}")
     flash_filter = FlashFilter(FlashFilter.Mode.MERGE, length=min_scene_len)  # ContentDetector's default mode
     cuts = [
         cut
@@ -312,6 +362,8 @@ def detect_scenes(
         frame_change=np.array(scores, dtype=np.float32),
         fps=fps,
         index=index,
+        frame_detail=np.array(scored.details, dtype=np.float32),
+        bad_packets=len(scored.bad_packets),
     )
 
 
@@ -330,7 +382,7 @@ def read_frames(
     found: dict[int, np.ndarray] = {}
     decoded = 0
     with open_video_stream(path) as (container, stream):
-        frames, position = container.decode(stream), 0  # position: index of the next frame `frames` yields
+        frames, position = decode_frames(container, stream), 0  # position: index of the next frame `frames` yields
 
         def decode_to(target: int) -> av.VideoFrame | None:
             """The target frame, or None when decoding ends or passes it without meeting it."""
@@ -348,12 +400,12 @@ def read_frames(
             key = key_frames[before - 1] if before else 0
             if seeking and (position > target or key > position):
                 container.seek(timestamps[key], stream=stream)
-                frames = container.decode(stream)
+                frames = decode_frames(container, stream)
             frame = decode_to(target)
             if frame is None and seeking:
                 seeking = False
                 container.seek(0)
-                frames, position = container.decode(stream), 0
+                frames, position = decode_frames(container, stream), 0
                 frame = decode_to(target)
             if frame is None:
                 raise ValueError(f"{path}: frame {target} could not be decoded again")
