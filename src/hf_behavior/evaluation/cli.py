@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", help="split to evaluate (default: the task's, else 'test', else the only split)")
     parser.add_argument("--limit", type=_positive_int, help="evaluate only the first N records")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-new-tokens", type=_positive_int, help="cap on generated tokens (default: each task's)")
+    parser.add_argument("--max-new-tokens", type=_positive_int, help="cap on generated tokens of every generating task or benchmark (default: each task's)")
     parser.add_argument("--output-dir", type=Path, help="where results go (default: eval_results/<model name>)")
     parser.add_argument("--overwrite", action="store_true", help="discard earlier predictions for these tasks")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
@@ -44,8 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", choices=["paper"],
                         help="run the paper's benchmarks given in --data-map (with --compare: paper-style tables)")
     parser.add_argument("--data-map", type=Path, help="YAML: benchmark (or lvu / hvu / ads) -> local data folder")
-    parser.add_argument("--max-new-tokens", type=int,
-                        help="with --suite: cap the answer length of the generating benchmarks (QA, captions, LVU)")
 
 
 def run(args: argparse.Namespace) -> int:
