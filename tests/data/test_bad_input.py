@@ -51,7 +51,7 @@ def test_drop_reasons_are_categories_and_the_value_goes_to_the_example(tmp_path)
     for bad, reason, detail in [({"kind": "gif"}, "field 'kind' not 'image' or 'video'", "'gif'"),
                                 ({"created": "yesterday"}, "unreadable date", "'yesterday'")]:  # fmt: skip
         with pytest.raises(MissingField, match=re.escape(reason)) as caught:
-            item_to_record({**item, **bad}, "g.jsonl:1", tmp_path, require_media=False)
+            item_to_record({**item, **bad}, "g.jsonl:1", tmp_path)
         assert str(caught.value) == reason and caught.value.detail == detail
 
 
@@ -149,10 +149,10 @@ generic_item = {"id": "a", "platform": "x", "kind": "image", "title": "t", "medi
 
 def to_record(raw: dict, folder):
     if "subreddit" in raw:
-        return submission_to_record(raw, "RS:1", require_media=False)
+        return submission_to_record(raw, "RS:1")
     if "view_count" in raw:
-        return info_to_record(raw, folder / "v.info.json", require_media=False)
-    return item_to_record(raw, "g.jsonl:1", folder, require_media=False)
+        return info_to_record(raw, folder / "v.info.json")
+    return item_to_record(raw, "g.jsonl:1", folder)
 
 
 def test_bad_sidecars_are_verbalization_drops(tmp_path):

@@ -43,7 +43,7 @@ from .dedup import content_hash, near_duplicates
 from .filters import UNSELECTED_SUBREDDIT, FilterConfig, Filters, family, true_flags
 from .media import FolderListing, MediaIndex
 from .reader import LineError, iter_line_blocks, parse_line, read_json_file
-from .records import Dropped, MissingField, Record, optional, optional_number, optional_strings, require
+from .records import Dropped, MissingField, MissingMedia, Record, optional, optional_number, optional_strings, require
 from .report import Funnel
 
 CHECKPOINT_LINES = 100_000  # a commit writes every page it touched: fewer commits, less writing; ~1 s redone on resume
@@ -141,6 +141,13 @@ def _where(origin: str, drop: Dropped) -> str:
     return f"{origin} ({drop.detail})" if drop.detail else origin
 
 
+def _media_wanted(record: Record) -> str:
+    """The media file a record's post needs, for the "media file not found" examples."""
+    if record.platform == "youtube":
+        return f"no {record.media_id}.<ext> beside {Path(record.origin).name}"
+    return f"no {record.media_id}.<ext>"
+
+
 class _Stager:
     """The per-item half of ingest: parse a line (or read an info file), build the record, apply the per-item
     filters and serialise the survivor, counting every drop in the funnel it is given. It never touches the
@@ -174,6 +181,12 @@ class _Stager:
         if reason is not None:
             funnel.drop("posts", "post filters", reason, where=origin)
             funnel.drop("comments", "post dropped", "post dropped at post filters", len(record.comments))
+            return None
+        if record.media_path is None and (rules.config.require_media or not record.media_url):
+            # after the post filters: media is downloaded for the posts that pass them, and the others keep their reason
+            drop = MissingMedia("media file not found", detail=_media_wanted(record))
+            funnel.drop("posts", drop.stage, str(drop), where=_where(origin, drop), error=True)
+            funnel.drop("comments", "post dropped", f"post dropped at {drop.stage}", len(record.comments))
             return None
         comments, dropped = rules.screen_comments(record.comments)
         for why, n in dropped.items():
@@ -275,7 +288,6 @@ class _Stager:
         except (orjson.JSONDecodeError, AttributeError, pa.ArrowException):  # not dicts, other types
             return None
         rules, media = self.filters["reddit"], self.media
-        needs_media = rules.config.require_media
         nsfw_titles, bots = rules.nsfw_flags(titles), rules.bot_flags(authors)
         staged = []
         for i, fields in enumerate(values):
@@ -283,11 +295,11 @@ class _Stager:
             if self.unselected(fields[1]):
                 funnel.drop("posts", "post filters", UNSELECTED_SUBREDDIT, where=origin)
                 continue
-            record = reddit.image_submission(fields, origin, media, needs_media)
+            record = reddit.image_submission(fields, origin, media)
             if record is not None:
                 row = self.post(lambda: record, origin, 0, funnel, nsfw_titles[i], bots[i])
             else:
-                make_record = partial(reddit.submission_to_record, orjson.loads(lines[i]), origin, media, needs_media)
+                make_record = partial(reddit.submission_to_record, orjson.loads(lines[i]), origin, media)
                 row = self.post(make_record, origin, 0, funnel)
             if row is not None:
                 staged.append(row)
@@ -311,15 +323,15 @@ class _Stager:
             if kind == "comments":
                 row = self.comment(obj, path, line_no, funnel)
             elif kind == "submissions":
-                origin, needs_media = f"{path}:{line_no}", self.filters["reddit"].config.require_media
+                origin = f"{path}:{line_no}"
                 if self.unselected(obj.get("subreddit")):
                     funnel.drop("posts", "post filters", UNSELECTED_SUBREDDIT, where=origin)
                     continue
-                row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media, needs_media), origin, 0, funnel)
+                row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media), origin, 0, funnel)
             else:
-                origin, needs_media = f"{path}:{line_no}", self.filters["generic"].config.require_media
+                origin = f"{path}:{line_no}"
                 raw_comments = obj.get("comments") if isinstance(obj.get("comments"), list) else []
-                row = self.post(lambda: jsonl.item_to_record(obj, origin, base, needs_media), origin, len(raw_comments), funnel)
+                row = self.post(lambda: jsonl.item_to_record(obj, origin, base), origin, len(raw_comments), funnel)
             if row is not None:
                 staged.append(row)
         if kind == "comments":
@@ -351,7 +363,6 @@ class _Stager:
     def videos(self, paths: list[Path], first: int) -> tuple[Funnel, list[tuple], int]:
         """Stage YouTube info files, number `first` on of the job's list: their funnel, rows and the next number."""
         funnel, staged = Funnel(), []
-        needs_media = self.filters["youtube"].config.require_media
         for path in paths:
             funnel.add_input("posts")
             try:
@@ -360,7 +371,7 @@ class _Stager:
                 funnel.drop("posts", drop.stage, str(drop), where=_where(str(path), drop), error=True)
                 continue
             raw = info.get("comments") if isinstance(info.get("comments"), list) else []
-            make_record = partial(youtube.info_to_record, info, path, self.brands, needs_media, self.listing)
+            make_record = partial(youtube.info_to_record, info, path, self.brands, self.listing)
             row = self.post(make_record, str(path), len(raw), funnel)
             if row is not None:
                 staged.append(row)

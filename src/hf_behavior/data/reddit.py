@@ -13,7 +13,6 @@ from .records import (
     LAST_DATE,
     Dropped,
     MissingField,
-    MissingMedia,
     Record,
     int64,
     optional,
@@ -58,8 +57,9 @@ def estimated_upvotes(score: int, upvote_ratio: float) -> int:
     return max(round(score * upvote_ratio / (2 * upvote_ratio - 1)), 0)
 
 
-def submission_to_record(post: dict, origin: str, media=None, require_media: bool = True) -> Record:
-    """One submission as a record; `Dropped` (or its `MissingField` / `MissingMedia`) when it cannot be one."""
+def submission_to_record(post: dict, origin: str, media=None) -> Record:
+    """One submission as a record (its `media_path` None when `media` has no file of it: the post filters come
+    first, then the media check); `Dropped` (or its `MissingField`) when it cannot be one."""
     post_id = require(post, "id", str)
     subreddit = require(post, "subreddit", str)
     url = require(post, "url", str)
@@ -78,8 +78,6 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
     if likes > INT64_MAX:  # a ratio just above 0.5 multiplies the score
         int64(likes, "estimated upvotes")
     media_path = media.find(media_id) if media is not None else None
-    if media_path is None and require_media:
-        raise MissingMedia("media file not found", detail=media_id)
     removed = post.get("removed_by_category") or (post.get("selftext") in REMOVED_SELFTEXTS)
     title = require(post, "title", str)
     author = "[removed]" if removed else optional(post, "author", str)
@@ -88,10 +86,9 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
                    float(upvote_ratio), likes, media_path, bool(post.get("over_18")), origin)  # fmt: skip
 
 
-def image_submission(values: tuple, origin: str, media=None, require_media: bool = True) -> Record | None:
+def image_submission(values: tuple, origin: str, media=None) -> Record | None:
     """`submission_to_record` of a submission of the common shape, from its `SUBMISSION_FIELDS` values: a
-    Reddit-hosted image at a plain URL, every field of its type and in range, not removed, its media found if it
-    must be. None for any other submission, which `submission_to_record` then builds or tells what is wrong with.
+    Reddit-hosted image at a plain URL, every field of its type and in range, not removed. None for any other submission, which `submission_to_record` then builds or tells what is wrong with.
     The common case's checks are made inline: a call per field's check cost a fifth of building the record."""
     post_id, subreddit, url, score, ratio, title, author, created_utc, over_18, removed, selftext = values
     if not (
@@ -106,7 +103,7 @@ def image_submission(values: tuple, origin: str, media=None, require_media: bool
         return None
     likes = estimated_upvotes(score, ratio)
     media_path = media.find(post_id) if media is not None else None
-    if likes > INT64_MAX or (media_path is None and require_media):
+    if likes > INT64_MAX:
         return None
     return _record(post_id, subreddit, url, "reddit_images", "image", post_id, title, author, created_utc, score,
                    ratio, likes, media_path, bool(over_18), origin)  # fmt: skip

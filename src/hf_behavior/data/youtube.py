@@ -10,7 +10,6 @@ from .records import (
     INT64_MAX,
     INT64_MIN,
     MissingField,
-    MissingMedia,
     Record,
     optional,
     optional_int,
@@ -72,18 +71,16 @@ def info_to_record(
     info: dict,
     info_path: Path,
     brand_channels=frozenset(),
-    require_media: bool = True,
     listing: FolderListing | None = None,
 ) -> Record:
-    """One video's record; `listing` (one per build) lists each folder of info files once for the media and
-    subtitle look-ups."""
+    """One video's record (its `media_path` None when no media file is beside it: the post filters come first, then
+    the media check); `listing` (one per build) lists each folder of info files once for the media and subtitle
+    look-ups."""
     listing = listing or FolderListing()
     video_id = require(info, "id", str)
     views = require_int(info, "view_count")
     likes = optional_int(info, "like_count")
     media_path = find_media(listing, info_path, video_id)
-    if media_path is None and require_media:
-        raise MissingMedia("media file not found", detail=f"no {video_id}.<ext> beside {info_path.name}")
     channel = optional(info, "channel", str) or optional(info, "uploader", str)
     comments = [comment for c in optional(info, "comments", list) or [] if (comment := _top_comment(c)) is not None]
     language = optional(info, "language", str)
