@@ -88,35 +88,110 @@ def family(record: Record) -> str:
 
 
 def load_filter_configs(config_file: str | Path | None = None, overrides: list[str] = ()) -> dict[str, FilterConfig]:
-    """Defaults, then a YAML file `{reddit: {min_views: ...}, youtube: {...}}`, then `family.field=value` pairs."""
+    """Defaults, then a YAML file `{reddit: {min_views: ...}, youtube: {...}}`, then `family.field=value` pairs. Each
+    value is read as its field's declared type (`setting_value`): a `ValueError` naming the setting and what is wrong
+    before any work starts, never a filter that reads "pics" as the letters p, i, c, s."""
     settings: dict[str, dict] = {name: {} for name in DEFAULTS}
     if config_file:
         loaded = yaml.safe_load(Path(config_file).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config_file}: expected a mapping {{family: {{field: value}}}}")
         for name, values in loaded.items():
             if name not in DEFAULTS:
                 raise ValueError(f"{config_file}: unknown source family {name!r} (expected one of {list(DEFAULTS)})")
-            settings[name].update({attr: _iso_dates(value) for attr, value in (values or {}).items()})
+            if not isinstance(values or {}, dict):
+                raise ValueError(f"{config_file}: {name}: expected a mapping of filter settings")
+            for attr, value in (values or {}).items():
+                settings[name][attr] = setting_value(attr, value, f"{config_file}: {name}.{attr}")
     for item in overrides:
         key, sep, value = item.partition("=")
         name, dot, attr = key.partition(".")
         if not sep or not dot or name not in DEFAULTS:
             raise ValueError(f"--filter {item!r}: expected FAMILY.FIELD=VALUE with FAMILY in {list(DEFAULTS)}")
-        settings[name][attr] = _iso_dates(yaml.safe_load(value))
-    known = {f.name for f in fields(FilterConfig)}
-    for name, values in settings.items():
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown filter setting(s) for {name}: {sorted(unknown)}; known: {sorted(known)}")
+        settings[name][attr] = setting_value(attr, _cli_value(attr, value), f"--filter {item!r}")
     return {name: replace(DEFAULTS[name], **settings[name]) for name in DEFAULTS}
 
 
-def _iso_dates(value):
-    """`value` with its dates as ISO text: YAML reads an unquoted 2018-01-01 as a date, which the filters' dates
-    (and the build's settings, saved as JSON) are not."""
+_FIELD_TYPES = {f.name: f.type for f in fields(FilterConfig)}  # as written (postponed annotations): "int | None"
+_LIST_FIELDS = {name for name, kind in _FIELD_TYPES.items() if kind.startswith("list[str]")}
+_DATE_FIELDS = {"min_date", "max_date"}
+
+
+def _cli_value(attr: str, text: str):
+    """A `--filter` value as YAML would read it, except that a list or text setting takes its text as it is (YAML
+    reads `languages=no` as False, `subreddits=2019` as a number): comma-separated, quotes around it removed."""
+    kind = _FIELD_TYPES.get(attr, "")
+    if (attr in _LIST_FIELDS or kind.startswith("str")) and not text.lstrip().startswith(("[", "{")):
+        stripped = text.strip()
+        if stripped.lower() in ("null", "none", "~") and kind.endswith("None"):
+            return None
+        if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
+            stripped = stripped[1:-1]
+        return stripped
+    return yaml.safe_load(text)
+
+
+def setting_value(attr: str, value, where: str):
+    """`value` (from YAML or `_cli_value`) as filter setting `attr`'s type: lists of strings from a list or
+    comma-separated text, dates as ISO text, whole numbers for counts, a compiled-checked regex, an existing word
+    list; `ValueError` naming `where` otherwise."""
+    if attr not in _FIELD_TYPES:
+        raise ValueError(f"{where}: unknown filter setting {attr!r}; known: {sorted(_FIELD_TYPES)}")
+    kind = _FIELD_TYPES[attr]
+
+    def bad(expected: str) -> ValueError:
+        return ValueError(f"{where}: expected {expected}, got {value!r}")
+
+    if value is None:
+        if not kind.endswith("None"):
+            raise bad(kind)
+        return None
+    if isinstance(value, date):
+        value = value.isoformat()
+    if attr in _LIST_FIELDS:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise bad("a list of names (comma-separated)")
+        return [item.strip() for item in items if item.strip()]
+    if kind.startswith("dict"):  # subreddit -> start date
+        if not isinstance(value, dict):
+            raise bad("a mapping {name: ISO date}")
+        return {str(key): _iso_date(item, f"{where}: {key}") for key, item in value.items()}
+    if kind == "bool":
+        if type(value) is not bool:
+            raise bad("true or false")
+        return value
+    if kind.startswith("int"):
+        if type(value) is not int:
+            raise bad("a whole number")
+        return value
+    if kind.startswith("float"):
+        if type(value) not in (int, float) or value != value:
+            raise bad("a number")
+        return float(value)
+    if not isinstance(value, str):
+        raise bad("text")
+    if attr in _DATE_FIELDS:
+        return _iso_date(value, where)
+    if attr == "bot_pattern":
+        try:
+            re.compile(value)
+        except re.error as err:
+            raise ValueError(f"{where}: not a regular expression ({err})") from None
+    if attr == "nsfw_words_file" and value and not Path(value).is_file():
+        raise ValueError(f"{where}: no such file {value!r}")
+    return value
+
+
+def _iso_date(value, where: str) -> str:
+    """An ISO date as text (YAML reads an unquoted 2018-01-01 as a date; the filters and the build's saved settings
+    take text); `ValueError` naming `where` for anything else."""
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {key: _iso_dates(item) for key, item in value.items()}
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: expected an ISO date (2018-01-01), got {value!r}") from None
     return value
 
 

@@ -18,6 +18,7 @@ a time (and SQLite's page cache, capped at 64 MiB).
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import math
 import multiprocessing
@@ -60,6 +61,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS comments (post_key TEXT NOT NULL, score INTEGER, text TEXT);
 CREATE TABLE IF NOT EXISTS progress (job TEXT PRIMARY KEY, done INTEGER, finished INTEGER, funnel TEXT);
+CREATE TABLE IF NOT EXISTS staged (job TEXT PRIMARY KEY, fingerprint TEXT, posts_end INTEGER, comments_end INTEGER);
 """
 # columns named, so that a staging database of an earlier version (whose comments also had an author column) resumes
 INSERT_COMMENTS = "INSERT INTO comments (post_key, score, text)"
@@ -90,6 +92,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         "PRAGMA page_size=16384; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
         + SCHEMA
     )
+    if "id" not in {row[1] for row in db.execute("PRAGMA table_info(comments)")}:  # an earlier version's
+        db.execute("ALTER TABLE comments ADD COLUMN id TEXT")
     return db
 
 
@@ -356,6 +360,7 @@ class _Stager:
         funnel.add_input(unit, inputs + (end is not None))  # the error that ended the file is one unreadable input
         if end is not None:
             _unreadable(funnel, unit, end)
+            funnel.truncated[path] = [end.line - 1, end.reason]  # the lines read before the cut, and what it is
             return funnel, staged, end.line
         return funnel, staged, first + len(lines) - 1
 
@@ -392,10 +397,12 @@ def _stage(method: str, args: tuple) -> tuple[Funnel, list[tuple], int]:
 @dataclass
 class _Job:
     """One file of lines (or the list of YouTube info files) to stage: its progress row in the database, the
-    stager's method for its blocks (`blocks(done)`: those from item `done` on), how its rows are stored, how often it
-    is checkpointed, and, while it runs, its funnel so far and items done."""
+    fingerprint of its files (`file_fingerprint`), the stager's method for its blocks (`blocks(done)`: those from item
+    `done` on), how its rows are stored, how often it is checkpointed, and, while it runs, its funnel so far and items
+    done."""
 
     name: str
+    fingerprint: str
     method: str
     blocks: Callable[[int], Iterator[tuple]]
     store: Callable[[sqlite3.Connection, list[tuple], Funnel], None]  # inserts a block's staged rows
@@ -442,8 +449,11 @@ def _store_comments(db: sqlite3.Connection, rows: list[tuple], funnel: Funnel) -
 class _Ingest:
     """One ingest pass: the database, the stager (and its processes) and the jobs' blocks staged in one stream."""
 
-    def __init__(self, db: sqlite3.Connection, stager: _Stager, pool=None, num_proc: int = 1):
+    def __init__(
+        self, db: sqlite3.Connection, stager: _Stager, pool=None, num_proc: int = 1, allow_truncated: bool = False
+    ):
         self.db, self.stager, self.pool, self.num_proc = db, stager, pool, num_proc
+        self.allow_truncated = allow_truncated
 
     @_collector_paused()  # the staged rows, taken in here (in the executor's thread) and stored
     def run(self, jobs: list[_Job]) -> None:
@@ -461,6 +471,8 @@ class _Ingest:
                 self._checkpoint(job, finished=True)
                 continue
             funnel, staged, last = result
+            if funnel.truncated and not self.allow_truncated:
+                raise TruncatedInput(funnel.truncated)
             job.funnel.merge(funnel)
             job.store(self.db, staged, job.funnel)
             bar.update(last - bar.n)
@@ -492,22 +504,69 @@ class _Ingest:
         return row is None or not row[1]
 
     def _checkpoint(self, job: _Job, finished: bool) -> None:
+        """The job's progress and funnel, and where its rows end in each table, committed with its rows."""
         self.db.execute(
             "INSERT OR REPLACE INTO progress VALUES (?, ?, ?, ?)",
             (job.name, job.done, int(finished), json.dumps(job.funnel.to_dict())),
         )
+        ends = [self.db.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}").fetchone()[0] for table in ("posts", "comments")]
+        self.db.execute(
+            "INSERT INTO staged VALUES (?, ?, ?, ?) ON CONFLICT (job) DO UPDATE SET posts_end = ?, comments_end = ?",
+            (job.name, job.fingerprint, *ends, *ends),
+        )  # an update keeps the job's place (rowid) among the staged jobs
         self.db.commit()
+
+    def reuse_staged(self, jobs: list[_Job]) -> bool:
+        """Keep the staged work of the jobs, in order, up to the first whose input is not the one staged (another
+        file, or the same file changed since: its size or modification time); discard the rest, whose rows follow
+        theirs in both tables (jobs are stored one after the other, and rowids grow). A rerun with a corrected or an
+        added comments file keeps the submissions staged. The jobs that follow a changed one are staged again, as
+        their duplicate posts depend on the posts before them. Whether any staging is to be done."""
+        staged = self.db.execute("SELECT job, fingerprint, posts_end, comments_end FROM staged ORDER BY rowid").fetchall()
+        same = 0
+        while same < min(len(staged), len(jobs)) and staged[same][:2] == (jobs[same].name, jobs[same].fingerprint):
+            same += 1
+        if same < len(staged):
+            posts_end, comments_end = staged[same - 1][2:] if same else (0, 0)
+            self.db.execute("DELETE FROM posts WHERE rowid > ?", (posts_end,))
+            self.db.execute("DELETE FROM comments WHERE rowid > ?", (comments_end,))
+            for name, *_ in staged[same:]:
+                self.db.execute("DELETE FROM staged WHERE job = ?", (name,))
+                self.db.execute("DELETE FROM progress WHERE job = ?", (name,))
+            self.db.execute("DROP INDEX IF EXISTS comments_by_post_score")
+            self.db.commit()
+        finished = {name for (name,) in self.db.execute("SELECT job FROM progress WHERE finished")}
+        return same < len(staged) or any(job.name not in finished for job in jobs)
+
+
+class TruncatedInput(Exception):
+    """A compressed input ends early (truncated or corrupt): the posts or comments after the cut are missing, which
+    would otherwise show only as posts with too few comments."""
+
+    def __init__(self, truncated: dict[str, list]):
+        self.truncated = truncated
+        super().__init__("; ".join(f"{path}: {why} after line {lines:,}" for path, (lines, why) in truncated.items()))
 
 
 def _result(job: _Job, pending) -> tuple[_Job, tuple | None]:
     return job, None if pending is None else pending.result()
 
 
+def file_fingerprint(paths: list[str | Path]) -> str:
+    """A digest of the path, size and modification time of files: a staged job is reused only over the same files
+    (a yt-dlp download still adding videos to the folder shifted the YouTube job's positions)."""
+    digest = hashlib.sha1()
+    for path in paths:
+        stat = os.stat(path)
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def _line_job(kind: str, path: str) -> _Job:
     """The job of a `kind` file ("submissions", "generic" or "comments"): its lines in blocks of `BLOCK_BYTES`,
     checkpointed every `CHECKPOINT_LINES` lines."""
     return _Job(
-        name=f"{kind}:{path}", method="block", every=CHECKPOINT_LINES,
+        name=f"{kind}:{path}", fingerprint=file_fingerprint([path]), method="block", every=CHECKPOINT_LINES,
         blocks=lambda done: ((kind, path, *block) for block in iter_line_blocks(path, BLOCK_BYTES, skip_lines=done)),
         store=_store_comments if kind == "comments" else _store_posts, bar={"desc": Path(path).name, "unit": " lines"},
     )  # fmt: skip
@@ -516,15 +575,21 @@ def _line_job(kind: str, path: str) -> _Job:
 def _youtube_job(files: list[Path]) -> _Job:
     """The job of the YouTube info files: `BLOCK_VIDEOS` files a block, checkpointed every `CHECKPOINT_VIDEOS`."""
     return _Job(
-        name=f"youtube:{len(files)}", method="videos", every=CHECKPOINT_VIDEOS, store=_store_posts,
+        name=f"youtube:{len(files)}", fingerprint=file_fingerprint(files), method="videos", every=CHECKPOINT_VIDEOS,
+        store=_store_posts,
         blocks=lambda done: ((files[i : i + BLOCK_VIDEOS], i) for i in range(done, len(files), BLOCK_VIDEOS)),
         bar={"desc": "youtube info.json", "unit": " files", "total": len(files)},
     )  # fmt: skip
 
 
-def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Path, num_proc: int = 1) -> None:
-    """Stage 1: stream every input into `work_dir/staging.sqlite` (resumes where a previous run stopped); with
-    `num_proc > 1` lines are parsed and filtered in that many processes."""
+def ingest(
+    inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Path, num_proc: int = 1,
+    allow_truncated: bool = False,
+) -> bool:  # fmt: skip
+    """Stage 1: stream every input into `work_dir/staging.sqlite` (resumes where a previous run stopped, and keeps the
+    staged work of the inputs that did not change: `_Ingest.reuse_staged`); with `num_proc > 1` lines are parsed and
+    filtered in that many processes. A truncated or corrupt `.zst` raises `TruncatedInput` unless `allow_truncated`.
+    Whether anything was staged (or discarded): the records filtered from the staging before are then stale."""
     global _STAGER
     jobs = [_line_job("submissions", path) for path in inputs.reddit_submissions]
     if inputs.youtube:
@@ -533,14 +598,16 @@ def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Pa
     jobs += [_line_job("comments", path) for path in inputs.reddit_comments]
     _STAGER = _Stager({name: Filters(cfg) for name, cfg in filter_configs.items()}, inputs)
     with closing(_connect(work_dir / "staging.sqlite")) as db:
+        changed = _Ingest(db, _STAGER).reuse_staged(jobs)
         try:
             if num_proc == 1:
-                _Ingest(db, _STAGER).run(jobs)
+                _Ingest(db, _STAGER, allow_truncated=allow_truncated).run(jobs)
             else:
                 with processes(num_proc) as pool:
-                    _Ingest(db, _STAGER, pool, num_proc).run(jobs)
+                    _Ingest(db, _STAGER, pool, num_proc, allow_truncated).run(jobs)
         finally:
             _STAGER = None
+    return changed
 
 
 def ingest_funnel(work_dir: Path) -> Funnel:
