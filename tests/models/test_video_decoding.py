@@ -7,7 +7,7 @@ import decord
 import numpy as np
 
 from hf_behavior.models.behavior_llava.video_processing_behavior_llava import _decode_with_pyav, load_video_frames
-from hf_behavior.quickstart import SCENE_COLOURS, write_scene_video
+from hf_behavior.synthetic_media import SCENE_COLOURS, write_scene_video
 
 
 def test_odd_sized_stream_decodes_with_decord_as_with_pyav(tmp_path):
