@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from hf_behavior.data.reader import open_text
+from hf_behavior.synthetic_media import write_scene_video
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 T2019 = 1_560_000_000  # 2019-06-08
@@ -65,7 +66,7 @@ def write_reddit(root: Path) -> dict[str, Path]:
     for post_id in ("p1", "p3", "p4", "p6", "p7", "p10"):
         image(media / f"{post_id}.png", seed=int(post_id[1:]))
     image(media / "p9.png", seed=1)  # same bytes as p1: duplicate media
-    (media / "vidRedd0001.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 fake video for reddit")
+    write_scene_video(media / "vidRedd0001.mp4")  # a real clip: its duration (6 s) is read from it
     submissions = root / "RS_2019-06.zst"
     with open_text(submissions) as out:
         for post, _ in REDDIT_POSTS[:5]:

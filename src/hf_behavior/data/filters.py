@@ -34,6 +34,8 @@ _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789'"
 _NON_WORD_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
 _MARKERS = pa.array(sorted(DELETED_MARKERS))
 DELETED_COMMENT, BOT_AUTHOR, NSFW_COMMENT = "deleted/removed comment", "bot author", "nsfw words"
+REPLY = "reply (not a top-level comment)"
+UNKNOWN_DURATION = "video of unknown duration"
 # `comment_reasons` of fewer comments go one by one: in bulk a comment costs ~0.5 us instead of ~1.4, but its ~30
 # Arrow calls ~0.7 ms
 BULK_COMMENTS = 1_000
@@ -53,13 +55,15 @@ class FilterConfig:
     drop_deleted: bool = True  # [deleted] / [removed] posts and comments
     dedup_media: bool = True  # duplicate media by content hash (URL hash when not downloaded)
     require_media: bool = True  # drop posts whose media file was not found (else fall back to the URL)
+    top_level_only: bool = True  # replies (to another comment) dropped: the paper's top comments are top-level
     min_comment_words: int | None = 3
     max_comment_words: int | None = None
+    max_comment_chars: int | None = 2_000  # a longer comment is an essay (Reddit allows 10,000), not a reaction
     tfidf_threshold: float | None = 0.6  # a comment this similar to a better one of the same post is dropped
     max_candidate_comments: int = 50  # best-scored comments considered per post before dedup
     top_k_comments: int = 5
     min_comments: int = 2
-    max_duration: float | None = 500.0  # seconds
+    max_duration: float | None = 500.0  # seconds; a video of unknown duration is dropped when set
     min_views: int | None = None  # posts need strictly more views than this
     excluded_categories: list[str] = field(default_factory=list)
     languages: list[str] | None = None  # language prefixes to keep; None keeps all
@@ -237,6 +241,7 @@ class Filters:
         # as much as the NSFW check): `len(text.split(None, n))` is min(words, n + 1)
         self._words_counted = max(config.min_comment_words or 0, (config.max_comment_words or -1) + 1)
         self._too_few_words = f"fewer than {config.min_comment_words} words"
+        self._too_long = f"longer than {config.max_comment_chars:,} characters" if config.max_comment_chars else None
         self._too_many_words = f"more than {config.max_comment_words} words"
 
     def has_nsfw_words(self, text: str | None) -> bool:
@@ -312,13 +317,17 @@ class Filters:
                     return "unknown language"
             elif not any(record.language.lower().startswith(lang) for lang in cfg.languages):
                 return f"language {record.language!r} not in {cfg.languages}"
-        return self.duration_reason(record)
+        return self.duration_reason(record, unknown=None)
 
-    def duration_reason(self, record: Record) -> str | None:
+    def duration_reason(self, record: Record, unknown: str | None = UNKNOWN_DURATION) -> str | None:
+        """Why a video is too long for `max_duration`; `unknown` when its duration is not known (the ingest passes
+        None: a sidecar or the media file may tell it later)."""
         limit = self.config.max_duration
-        if limit is not None and record.duration is not None and record.duration > limit:
-            return f"video longer than {limit:g} s"
-        return None
+        if limit is None or record.media_kind != "video":
+            return None
+        if record.duration is None:
+            return unknown
+        return f"video longer than {limit:g} s" if record.duration > limit else None
 
     def comment_reason(self, text: str, author: str | None, nsfw: bool | None = None) -> str | None:
         """Why one comment is dropped before dedup (None = keep); `nsfw`: whether its text `has_nsfw_words`, when
@@ -328,6 +337,8 @@ class Filters:
             return DELETED_COMMENT
         if self.is_bot(author):
             return BOT_AUTHOR
+        if self._too_long is not None and len(text) > cfg.max_comment_chars:
+            return self._too_long
         words = len(text.split(None, self._words_counted))
         if cfg.min_comment_words is not None and words < cfg.min_comment_words:
             return self._too_few_words
@@ -358,6 +369,8 @@ class Filters:
             checks.append((DELETED_COMMENT, true_flags(deleted)))
         if self.bot is not None:
             checks.append((BOT_AUTHOR, self.bot_flags(authors)))
+        if self._too_long is not None:
+            checks.append((self._too_long, true_flags(pc.greater(pc.utf8_length(texts), cfg.max_comment_chars))))
         if cfg.min_comment_words is not None or cfg.max_comment_words is not None:
             # min(words, counted + 1), as `comment_reason`'s split; a blank text is one empty part here
             parts = pc.list_value_length(pc.ascii_split_whitespace(trimmed, max_splits=self._words_counted))
@@ -395,11 +408,14 @@ class Filters:
         return true_flags(pc.or_(pc.match_substring(lowered, "bot"), pc.starts_with(lowered, "automoderator")))
 
     def screen_comments(self, comments: list[dict]) -> tuple[list[dict], dict[str, int]]:
-        """Comments that pass `comment_reason`, and the drop counts by reason (a dict: a `Counter` for the empty
-        comment list of every Reddit post cost more than the loop)."""
+        """Comments that pass `comment_reason` (and are no reply, with `top_level_only`), and the drop counts by
+        reason (a dict: a `Counter` for the empty comment list of every Reddit post cost more than the loop)."""
         kept, dropped = [], {}
         if not comments:
             return kept, dropped
+        if self.config.top_level_only and any(c.get("reply") for c in comments):
+            dropped[REPLY] = sum(1 for c in comments if c.get("reply"))
+            comments = [c for c in comments if not c.get("reply")]
         reasons = self.comment_reasons([c["text"] for c in comments], [c.get("author") for c in comments])
         for comment, reason in zip(comments, reasons):
             if reason is None:

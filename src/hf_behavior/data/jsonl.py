@@ -58,7 +58,11 @@ def item_to_record(item: dict, origin: str, base: Path) -> Record:
             score, author = optional_int(comment, "likes") or 0, optional(comment, "author", str)
         except MissingField as err:
             raise MissingField(f"comment {err}", detail=err.detail) from None
-        comments.append({"text": comment["text"], "score": score, "author": author})
+        try:
+            comment_id = optional(comment, "id", str)
+        except MissingField as err:
+            raise MissingField(f"comment {err}", detail=err.detail) from None
+        comments.append({"text": comment["text"], "score": score, "author": author, "id": comment_id})
     author = optional(item, "author", str)
     default_id = Path(media_path).name.split(".", 1)[0] if media_path else post_id
     return Record(

@@ -41,8 +41,8 @@ from tqdm.auto import tqdm
 
 from . import jsonl, reddit, youtube
 from .dedup import content_hash, near_duplicates
-from .filters import UNSELECTED_SUBREDDIT, FilterConfig, Filters, family, true_flags
-from .media import FolderListing, MediaIndex
+from .filters import REPLY, UNSELECTED_SUBREDDIT, FilterConfig, Filters, family, true_flags
+from .media import FolderListing, MediaIndex, video_duration
 from .reader import LineError, iter_line_blocks, parse_line, read_json_file
 from .records import Dropped, MissingField, MissingMedia, Record, optional, optional_number, optional_strings, require
 from .report import Funnel
@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS progress (job TEXT PRIMARY KEY, done INTEGER, finishe
 CREATE TABLE IF NOT EXISTS staged (job TEXT PRIMARY KEY, fingerprint TEXT, posts_end INTEGER, comments_end INTEGER);
 """
 # columns named, so that a staging database of an earlier version (whose comments also had an author column) resumes
-INSERT_COMMENTS = "INSERT INTO comments (post_key, score, text)"
+INSERT_COMMENTS = "INSERT INTO comments (post_key, score, text, id)"
 INSERT_POSTS = "INSERT OR IGNORE INTO posts (key, media_hash, payload)"
 ROWS_PER_INSERT = 50
 
@@ -179,8 +179,8 @@ class _Stager:
             funnel.drop("comments", "post dropped", f"post dropped at {drop.stage}", raw_comments)
             return None
         rules = self.filters[family(record)]
-        if len(record.comments) != raw_comments:  # replies and malformed entries the reader left out
-            funnel.drop("comments", "read", "reply or malformed comment", raw_comments - len(record.comments))
+        if len(record.comments) != raw_comments:  # malformed entries the reader left out
+            funnel.drop("comments", "read", "malformed comment", raw_comments - len(record.comments))
         reason = rules.post_reason(record, nsfw_title, bot)
         if reason is not None:
             funnel.drop("posts", "post filters", reason, where=origin)
@@ -198,7 +198,7 @@ class _Stager:
         if rules.config.dedup_media:
             record.media_hash = content_hash(record.media_path, record.media_url)
         record.comments = []
-        rows = [(record.key, c["score"], c["text"]) for c in comments]
+        rows = [(record.key, c["score"], c["text"], c.get("id")) for c in comments]
         return record.key, record.media_hash, record.to_json(), rows, origin
 
     def unselected(self, subreddit) -> bool:
@@ -207,8 +207,8 @@ class _Stager:
         return type(subreddit) is str and self.filters["reddit"].unselected_subreddit(subreddit)
 
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
-        """A Reddit comment line (already counted as input) as `(post key, score, text, author)` for the comment
-        filters (`screen`), or None when dropped. Its file:line is spelled out only for a drop: comments are most of
+        """A Reddit comment line (already counted as input) as `(post key, score, text, id, author)` for the comment
+        filters (`screen`), or None when dropped (a reply, with `top_level_only`, as YouTube's are). Its file:line is spelled out only for a drop: comments are most of
         the lines.
 
         A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks and
@@ -217,20 +217,23 @@ class _Stager:
             funnel.drop("comments", "post dropped", NO_POST)
             return None
         try:
-            key, score, text, author = reddit.comment_to_row(obj)
+            key, score, text, author, comment_id, reply = reddit.comment_to_row(obj)
         except Dropped as drop:
             funnel.drop("comments", drop.stage, str(drop), where=_where(f"{path}:{line_no}", drop), error=drop.error)
             return None
-        return key, score, text, author
+        if reply and self.filters["reddit"].config.top_level_only:
+            funnel.drop("comments", "comment filters", REPLY)
+            return None
+        return key, score, text, comment_id, author
 
     def screen(self, comments: list[tuple], funnel: Funnel) -> list[tuple]:
-        """The database rows `(post key, score, text)` of the `comment` tuples the comment filters keep, filtered
+        """The database rows `(post key, score, text, id)` of the `comment` tuples the comment filters keep, filtered
         all at once (the author is only read here)."""
-        reasons = self.filters["reddit"].comment_reasons([c[2] for c in comments], [c[3] for c in comments])
+        reasons = self.filters["reddit"].comment_reasons([c[2] for c in comments], [c[4] for c in comments])
         rows = []
         for comment, reason in zip(comments, reasons):
             if reason is None:
-                rows.append(comment[:3])
+                rows.append(comment[:4])
             else:
                 funnel.drop("comments", "comment filters", reason)
         return rows
@@ -247,11 +250,12 @@ class _Stager:
             # each line's object dropped once its fields are taken: a block of a real dump's objects (~60 fields each)
             # kept alive at once cost more than the per-line path saves
             fields = [
-                (obj.get("subreddit"), obj.get("link_id"), obj.get("body"), obj.get("author"), obj.get("score", 0))
+                (obj.get("subreddit"), obj.get("link_id"), obj.get("body"), obj.get("author"), obj.get("id"),
+                 obj.get("parent_id"), obj.get("score", 0))
                 for obj in map(orjson.loads, lines)
-            ]
+            ]  # fmt: skip
             *strings, scores = zip(*fields)
-            subreddits, link_ids, texts, authors = (pa.array(column, pa.string()) for column in strings)
+            subreddits, link_ids, texts, authors, ids, parents = (pa.array(column, pa.string()) for column in strings)
             scores = pa.array(scores)
         except (orjson.JSONDecodeError, AttributeError, pa.ArrowException, OverflowError):  # not dicts, other types
             return None
@@ -269,7 +273,13 @@ class _Stager:
         readable = true_flags(readable) & ~unselected
         for i in np.flatnonzero(~readable & ~unselected):
             self.comment(orjson.loads(lines[i]), path, first + i, funnel)  # the drop, with the field it names
-        rows = pa.record_batch({"key": link_ids, "score": scores, "text": texts, "author": authors}).filter(readable)
+        if rules.config.top_level_only:  # replies: a parent_id of another comment (t1_...)
+            replies = readable & true_flags(pc.invert(pc.starts_with(parents, "t3_")))
+            if replies.any():
+                funnel.drop("comments", "comment filters", REPLY, int(replies.sum()))
+                readable &= ~replies
+        batch = {"key": link_ids, "score": scores, "text": texts, "author": authors, "id": ids}
+        rows = pa.record_batch(batch).filter(readable)
         reasons, dropped = rules.comment_reasons(rows["text"], rows["author"]), {}
         for reason in filter(None, reasons):  # counted in the order `screen` meets them
             dropped[reason] = dropped.get(reason, 0) + 1
@@ -277,7 +287,7 @@ class _Stager:
             funnel.drop("comments", "comment filters", reason, n)
         rows = rows.filter(np.equal(np.array(reasons, object), None))
         keys = pc.binary_join_element_wise("reddit:", pc.utf8_slice_codeunits(rows["key"], 3), "")
-        return list(zip(keys.to_pylist(), rows["score"].to_pylist(), rows["text"].to_pylist()))
+        return list(zip(keys.to_pylist(), rows["score"].to_pylist(), rows["text"].to_pylist(), rows["id"].to_pylist()))
 
     def submission_lines(self, path: str, first: int, lines: list[bytes], funnel: Funnel) -> list[tuple] | None:
         """The database rows of a block's submission lines (from number `first` on): the same rows and funnel as
@@ -716,13 +726,21 @@ def _finalize_shard(args) -> None:
     by_key = {record.key: record for record in posts}
     # in the order of the posts and of the index (its entries of one post: best score first, then by rowid)
     query = (
-        "SELECT c.post_key, c.score, c.text FROM posts p JOIN comments c ON c.post_key = p.key "
+        "SELECT c.post_key, c.score, c.text, c.id FROM posts p JOIN comments c ON c.post_key = p.key "
         "WHERE p.rowid >= ? AND p.rowid < ? ORDER BY p.rowid, c.score DESC, c.rowid"
     )
-    for key, score, text in db.execute(query, (lo, hi)):
+    # a comment staged twice (a dump given twice, or repeated in it) is one: its copies share its post
+    seen, copies = set(), 0
+    for key, score, text, comment_id in db.execute(query, (lo, hi)):
+        if comment_id is not None:
+            if (key, comment_id) in seen:
+                copies += 1
+                continue
+            seen.add((key, comment_id))
         by_key[key].comments.append({"text": text, "score": score})
     db.close()
-    joined = sum(len(record.comments) for record in posts)
+    joined = sum(len(record.comments) for record in posts) + copies
+    funnel.drop("comments", "comment dedup", "same comment id seen before", copies)
 
     survivors = []  # (record, its family's config) in post order
     groups: dict[str, list[Record]] = {name: [] for name in filters}  # the same records by family, for the dedup
@@ -732,6 +750,8 @@ def _finalize_shard(args) -> None:
         drop = attach_verbalization(record, sidecar_dir)
         if drop is None and rules.config.require_verbalization and not record.scenes:
             drop = Dropped("no verbalization sidecar", stage="verbalization")
+        if drop is None and record.duration is None and record.media_kind == "video" and record.media_path:
+            record.duration = video_duration(record.media_path)  # neither the metadata nor a sidecar had it
         if drop is None and (reason := rules.duration_reason(record)) is not None:
             drop = Dropped(reason)
         if drop is not None:

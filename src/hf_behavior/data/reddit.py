@@ -124,9 +124,10 @@ def _record(
     return record
 
 
-def comment_to_row(comment: dict) -> tuple[str, int, str, str | None]:
-    """`(post key, score, text, author)` for one comment line; `MissingField` when it has no link_id/body, its
-    score is not an int64 or its author no string."""
+def comment_to_row(comment: dict) -> tuple[str, int, str, str | None, str | None, bool]:
+    """`(post key, score, text, author, comment id, reply)` for one comment line (a reply's `parent_id` is another
+    comment's, t1_...); `MissingField` when it has no link_id/body, its score is not an int64 or its author, id or
+    parent_id no string."""
     link_id = require(comment, "link_id", str)
     if not link_id.startswith("t3_"):
         raise MissingField("link_id not a submission id (t3_...)", detail=link_id[:40])
@@ -136,4 +137,6 @@ def comment_to_row(comment: dict) -> tuple[str, int, str, str | None]:
     author = comment.get("author")
     if type(author) is not str and author is not None:
         author = require(comment, "author", str)  # raises the type error
-    return f"reddit:{link_id[3:]}", score, require(comment, "body", str), author
+    parent = optional(comment, "parent_id", str)
+    reply = parent is not None and not parent.startswith("t3_")
+    return f"reddit:{link_id[3:]}", score, require(comment, "body", str), author, optional(comment, "id", str), reply
