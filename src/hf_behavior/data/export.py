@@ -303,10 +303,10 @@ def _run(args) -> int:
     out = Path(args.output)
     work = out / WORK
     has_raw = bool(args.reddit_submissions or args.youtube or args.generic)
-    if not has_raw and not args.salicon_fixations:
-        return _usage_error("no inputs: give --reddit-submissions, --youtube, --generic or --salicon-fixations")
     if args.reddit_comments and not args.reddit_submissions:
         return _usage_error("--reddit-comments without --reddit-submissions: the comments' posts are in those")
+    if not has_raw and not args.salicon_fixations:
+        return _usage_error("no inputs: give --reddit-submissions, --youtube, --generic or --salicon-fixations")
     if out.exists() and not out.is_dir():
         return _usage_error(f"--output {out}: a file, expected a folder")
     configs = args.configs or ((BLIFT_CONFIGS if has_raw else ()) + (SALICON_CONFIGS if args.salicon_fixations else ()))

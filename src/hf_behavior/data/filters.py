@@ -308,8 +308,9 @@ class Filters:
             return "deleted/removed post"
         if cfg.min_views is not None and (record.views is None or record.views <= cfg.min_views):
             return f"views <= {cfg.min_views:,}"
-        for category in record.categories:
-            if set(category.lower().replace("&", " ").split()) & self.excluded:
+        for category in record.categories:  # a whole category's name ("people & blogs") or one of its words ("music")
+            name = category.lower()
+            if name in self.excluded or set(name.replace("&", " ").split()) & self.excluded:
                 return f"excluded category {category!r}"
         if cfg.languages is not None:
             if record.language is None:
