@@ -144,8 +144,8 @@ def test_the_build_takes_arrow_memory_from_the_system_allocator_and_gives_the_po
         during.append(pa.default_memory_pool().backend_name)  # the filtering processes fork with it
         return finalize(*args, **kwargs)
 
-    finalize = export.finalize
-    monkeypatch.setattr(export, "finalize", recording)
+    finalize = pipeline.finalize
+    monkeypatch.setattr(pipeline, "finalize", recording)
     assert main(cli_args(raw, tmp_path / "out", "--configs", "blift", "--max-error-rate", "0.5")) == 0
     assert during == ["system"]
     assert pa.default_memory_pool().backend_name == before
@@ -332,7 +332,7 @@ def test_the_configs_tables_are_rendered_as_the_records_are_filtered(raw, built,
     """Each config used to parse every record again; now the filtering processes render every config's table from
     the records in memory, so the export never reads the record files (here deleted once they are written), and
     the rows are those of `built` (whose configs are the defaults: all of them, with SALICON's)."""
-    finalize = export.finalize
+    finalize = pipeline.finalize
 
     def finalize_then_delete_records(work, *args, **kwargs):
         funnel = finalize(work, *args, **kwargs)
@@ -340,7 +340,7 @@ def test_the_configs_tables_are_rendered_as_the_records_are_filtered(raw, built,
             shard.write_text("not a record\n")  # the builder would fail on it
         return funnel
 
-    monkeypatch.setattr(export, "finalize", finalize_then_delete_records)
+    monkeypatch.setattr(pipeline, "finalize", finalize_then_delete_records)
     monkeypatch.setattr(pipeline, "SHARD_POSTS", 4)
     out = tmp_path / "once"
     assert main(cli_args(raw, out, "--max-error-rate", "0.5", "--num-proc", "2", "--configs", *BLIFT_CONFIGS)) == 0

@@ -31,22 +31,13 @@ from dataclasses import asdict
 from functools import cache, partial
 from pathlib import Path
 
-import pyarrow as pa
-from tqdm.auto import tqdm
+from typing import TYPE_CHECKING
 
 from ..resources import resource_path
-from .filters import load_filter_configs
-from .pipeline import (
-    Inputs,
-    TruncatedInput,
-    finalize,
-    index_comments,
-    ingest,
-    ingest_funnel,
-    processes,
-    record_shards,
-)
-from .report import Funnel
+
+if TYPE_CHECKING:  # the build's libraries are imported by `run`: `build-blift --help` needs none of them
+    from .pipeline import Inputs
+    from .report import Funnel
 
 BUILDERS = {name: resource_path(f"dataset_builder/{name}.py") for name in ("blift", "salicon")}
 CARD_TEMPLATE = resource_path("model_cards/blift_dataset.md")
@@ -198,6 +189,9 @@ def _build_blift_configs(
     if num_proc == 1 or len(configs) == 1:
         return {config: build(config, num_proc=num_proc) for config in configs}
     from datasets import disable_progress_bars  # the processes' bars would overwrite each other: one bar here
+    from tqdm.auto import tqdm
+
+    from .pipeline import processes
 
     with processes(min(num_proc, len(configs)), disable_progress_bars) as pool:
         counts = pool.map(partial(build, num_proc=1), configs)
@@ -289,6 +283,8 @@ def run(args) -> int:
     # Arrow's buffers from the C library's allocator: pyarrow's default, mimalloc, gave a filtering process's freed
     # memory back to the system after each shard and faulted it in again for the next (41k -> 17k page faults over
     # 8 shards; the 200k benchmark's system time 2.5-2.9 -> 2.15-2.2 s). The processes inherit it.
+    import pyarrow as pa
+
     arrow_pool = pa.default_memory_pool()
     pa.set_memory_pool(pa.system_memory_pool())
     try:
@@ -300,6 +296,9 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
+    from . import pipeline
+    from .filters import load_filter_configs
+
     out = Path(args.output)
     work = out / WORK
     has_raw = bool(args.reddit_submissions or args.youtube or args.generic)
@@ -323,7 +322,7 @@ def _run(args) -> int:
         for cfg in filter_configs.values():
             cfg.require_media = False
     brands = Path(args.brand_channels).read_text().splitlines() if args.brand_channels else []
-    inputs = Inputs(
+    inputs = pipeline.Inputs(
         reddit_submissions=args.reddit_submissions, reddit_comments=args.reddit_comments, reddit_media=args.reddit_media,
         youtube=args.youtube, generic=args.generic, sidecar_dir=args.sidecar_dir,
         brand_channels=[b.strip() for b in brands if b.strip()],
@@ -342,8 +341,8 @@ def _run(args) -> int:
     funnel = plotting = render = None
     if has_raw:
         try:
-            restaged = ingest(inputs, filter_configs, work, args.num_proc, args.allow_truncated_inputs)
-        except TruncatedInput as err:
+            restaged = pipeline.ingest(inputs, filter_configs, work, args.num_proc, args.allow_truncated_inputs)
+        except pipeline.TruncatedInput as err:
             print(f"build-blift: a compressed input ends early: {err}. The posts or comments after the cut are "
                   "missing; pass --allow-truncated-inputs to build from the lines before it.", file=sys.stderr)  # fmt: skip
             return 1
@@ -358,11 +357,13 @@ def _run(args) -> int:
         # the builder's module imports datasets (~0.3 s of one core) while SQLite builds finalize's comments index on
         # the other: one after the other, they left a core idle for both
         with ThreadPoolExecutor(1) as background:
-            indexing = background.submit(index_comments, work)
+            indexing = background.submit(pipeline.index_comments, work)
             if pending:
                 render = partial(_load_builder("blift").keep_rendered, rendering["rendered_dir"], pending)
             indexing.result()
-        funnel = ingest_funnel(work).merge(finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc, render))
+        funnel = pipeline.ingest_funnel(work).merge(
+            pipeline.finalize(work, filter_configs, inputs.sidecar_dir, args.num_proc, render)
+        )
         funnel.save(out)
         plotting = _plot_in_background(funnel, out / "funnel.png")
         print(funnel.summary())
@@ -376,7 +377,7 @@ def _run(args) -> int:
         for path, (read, why) in funnel.truncated.items():
             print(f"build-blift: warning: {path}: {why}; built from the {read:,} lines before it", file=sys.stderr)
 
-    shards = record_shards(work)
+    shards = pipeline.record_shards(work)
     blift = [config for config in configs if config in BLIFT_CONFIGS]
     built = _build_blift_configs(blift, out, work, args.num_proc, shards, rendering) if blift else {}
     descriptions = {config: _load_builder("blift").DESCRIPTIONS[config] for config in blift}

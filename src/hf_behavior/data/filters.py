@@ -32,7 +32,6 @@ UNSELECTED_SUBREDDIT = "subreddit not selected"  # a post's drop reason, checked
 # in C): non-ASCII characters become "?" and every byte outside the class a space, then split.
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789'"
 _NON_WORD_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
-_MARKERS = pa.array(sorted(DELETED_MARKERS))
 DELETED_COMMENT, BOT_AUTHOR, NSFW_COMMENT = "deleted/removed comment", "bot author", "nsfw words"
 REPLY = "reply (not a top-level comment)"
 UNKNOWN_DURATION = "video of unknown duration"
@@ -366,7 +365,8 @@ class Filters:
         nsfw, trimmed = self.nsfw_flags(texts), pc.ascii_trim_whitespace(texts)
         checks = []  # (reason, flags) in `comment_reason`'s order
         if cfg.drop_deleted:
-            deleted = pc.or_(pc.is_in(trimmed, _MARKERS), pc.is_in(authors, _MARKERS))
+            markers = pa.array(sorted(DELETED_MARKERS))  # made here: pyarrow's first array imports pandas (1 s)
+            deleted = pc.or_(pc.is_in(trimmed, markers), pc.is_in(authors, markers))
             checks.append((DELETED_COMMENT, true_flags(deleted)))
         if self.bot is not None:
             checks.append((BOT_AUTHOR, self.bot_flags(authors)))

@@ -9,17 +9,20 @@ LLaMA ones) and its weights as sharded `.bin` or `.safetensors`. The EVA-ViT-g t
 filled: anything else is an error listing the keys.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import math
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from safetensors.torch import load_file
+if TYPE_CHECKING:  # torch and the model are imported where they are used: `convert-llama-vid --help` needs neither
+    import torch
 
-from .configuration_behavior_llava import BehaviorLlavaConfig
-from .modeling_behavior_llava import BehaviorLlavaForCausalLM
+    from .configuration_behavior_llava import BehaviorLlavaConfig
+    from .modeling_behavior_llava import BehaviorLlavaForCausalLM
 
 EVA_PREFIX = "model.vision_tower.vision_tower."
 # LAVIS builds EVA-ViT-g with 39 blocks and loads eva_vit_g.pth (40 blocks + head norm) with strict=False.
@@ -49,6 +52,9 @@ SKIPPED_SOURCE = re.compile(r"(embeddings\.position_ids$|rotary_emb\.inv_freq$)"
 
 def load_state_dict_files(folder: Path) -> dict[str, torch.Tensor]:
     """All weights of a checkpoint folder: safetensors shards if any, else `.bin` shards (weights_only)."""
+    import torch
+    from safetensors.torch import load_file
+
     shards = sorted(folder.glob("*.safetensors"))
     if shards:
         return {key: value for shard in shards for key, value in load_file(shard).items()}
@@ -64,12 +70,16 @@ def load_state_dict_files(folder: Path) -> dict[str, torch.Tensor]:
 def load_eva_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"EVA vision tower weights not found: {path}")
+    import torch
+
     state = torch.load(path, map_location="cpu", weights_only=True)
     return state.get("model", state) if isinstance(state, dict) else state
 
 
 def map_eva_keys(eva: dict[str, torch.Tensor], depth: int) -> tuple[dict[str, torch.Tensor], list[str]]:
     """LAVIS EVA-ViT keys -> Blip2VisionModel keys (qkv bias = [q_bias, 0, v_bias]); returns (mapped, unmapped)."""
+    import torch
+
     target, unmapped = {}, []
     prefix = "model.vision_tower."
     for key, value in eva.items():
@@ -130,6 +140,8 @@ def build_config(
     qformer_heads: int | None,
 ) -> BehaviorLlavaConfig:
     """Our config from LLaMA-VID's config.json plus the shapes of the weights (head counts are not stored)."""
+    from .configuration_behavior_llava import BehaviorLlavaConfig
+
     vision_width = eva["cls_token"].shape[-1]
     patch = eva["patch_embed.proj.weight"].shape[-1]
     depth = min(EVA_DEPTH, 1 + max(int(m.group(1)) for k in eva if (m := re.match(r"^blocks\.(\d+)\.", k))))
@@ -195,6 +207,8 @@ def convert_llama_vid_checkpoint(
     qformer_heads: int | None = None,
 ) -> BehaviorLlavaForCausalLM:
     """Build a BehaviorLlavaForCausalLM holding exactly the original weights (fp32 unless the source is lower)."""
+    from .modeling_behavior_llava import BehaviorLlavaForCausalLM
+
     folder = Path(checkpoint_dir)
     config_path = folder / "config.json"
     if not config_path.is_file():
