@@ -54,6 +54,10 @@ def test_a_survivors_only_media_build_shows_the_filter_reasons_and_no_media_erro
     }  # fmt: skip
     rows = datasets.load_dataset(str(reddit_built), "blift", split="train")
     assert sorted(rows["post_id"]) == sorted(SURVIVORS)
+    card = (reddit_built / "README.md").read_text()  # the settings used, and who is named in the rows
+    assert "| subreddits | pics, videos | none | none |" in card and "| languages | none | en | en |" in card
+    assert "| longest video (s) | 500.0 | none | none |" in card and "`content_simulation`" in card
+    assert not (reddit_built / WORK).exists()
     emoji = rows[rows["post_id"].index("rp_emoji")]
     assert emoji["title"] == "سلام 🌅 sunrise over the old port 🚢"
 

@@ -199,8 +199,32 @@ def _build_blift_configs(
     return dict(zip(configs, counts))
 
 
-def write_card(out: Path, rows: dict[str, int], funnel: Funnel | None, license_id: str, descriptions: dict) -> None:
-    """README.md: `configs:` YAML (what `load_dataset` reads), row counts, the funnel, licence and ethics."""
+SETTINGS_SHOWN = {  # the filter settings the card states, as a reader of the paper looks for them
+    "subreddits": "subreddits", "min_date": "posted from", "languages": "languages", "min_views": "views above",
+    "excluded_categories": "excluded categories", "max_duration": "longest video (s)", "min_comments": "comments at least",
+    "top_k_comments": "top comments", "min_comment_words": "comment words at least", "max_comment_words": "comment words at most",
+    "max_comment_chars": "comment characters at most", "tfidf_threshold": "TF-IDF dedup", "require_media": "media required",
+}  # fmt: skip
+
+
+def settings_table(filters: dict[str, dict]) -> str:
+    """The build's filter settings as a Markdown table, one column per source family ("none": the filter is off)."""
+    families = list(filters)
+    lines = ["| setting | " + " | ".join(families) + " |", "|---|" + "---|" * len(families)]
+    for name, label in SETTINGS_SHOWN.items():
+        values = [filters[family].get(name) for family in families]
+        shown = [", ".join(v) if isinstance(v, list) else "none" if v is None else f"{v:,}" if type(v) is int else str(v)
+                 for v in values]  # fmt: skip
+        lines.append(f"| {label} | " + " | ".join(shown) + " |")
+    return "\n".join(lines)
+
+
+def write_card(
+    out: Path, rows: dict[str, int], funnel: Funnel | None, license_id: str, descriptions: dict,
+    filters: dict[str, dict] | None = None,
+) -> None:  # fmt: skip
+    """README.md: `configs:` YAML (what `load_dataset` reads), row counts, the funnel, the filter settings used,
+    licence and ethics."""
     from datasets.info import DatasetInfo, DatasetInfosDict
     from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -225,6 +249,7 @@ def write_card(out: Path, rows: dict[str, int], funnel: Funnel | None, license_i
         config_table="| config | rows | content |\n|---|---:|---|\n" + table,
         funnel_table=funnel.table() if funnel else "(no raw dumps in this build)",
         funnel_plot="funnel.png" if funnel else None,
+        settings_table=settings_table(filters) if filters else "(no raw dumps in this build)",
         first_config=built[0] if built else "blift",
     )
     card.save(out / "README.md")
@@ -392,7 +417,7 @@ def _run(args) -> int:
     shutil.rmtree(work / "rendered", ignore_errors=True)
     if plotting is not None:
         _wait(plotting)
-    write_card(out, rows, funnel, args.license, descriptions)
+    write_card(out, rows, funnel, args.license, descriptions, settings["filters"] if has_raw else None)
     print(f"wrote {out}/ — load with datasets.load_dataset({str(out)!r}, '<config>')")
     if args.push_to_hub:
         print(f"pushed: {push_to_hub(out, args.push_to_hub, args.private, args.token)}")

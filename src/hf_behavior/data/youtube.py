@@ -10,7 +10,6 @@ from .records import (
     INT64_MAX,
     INT64_MIN,
     Dropped,
-    MissingField,
     Record,
     optional,
     optional_int,

@@ -251,6 +251,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     model = convert_llama_vid_checkpoint(args.checkpoint, args.vision_tower, args.vision_heads, args.qformer_heads)
     model.to(getattr(torch, args.dtype)).save_pretrained(args.output)
     print(
