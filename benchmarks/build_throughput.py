@@ -108,7 +108,8 @@ def write_dump(
             }) + "\n")  # fmt: skip
             for j in range(comments_per_post):
                 rc.write(json.dumps({
-                    "id": f"c{i:07d}{j}", "link_id": f"t3_{post_id}", "body": sentence(rng, rng.randrange(2, 25)),
+                    "id": f"c{i:07d}{j}", "link_id": f"t3_{post_id}", "parent_id": f"t3_{post_id}",
+                    "body": sentence(rng, rng.randrange(2, 25)),
                     "score": rng.randrange(0, 5000), "author": f"user{rng.randrange(10**5)}", "created_utc": START + i * 60,
                     **tagged, **(PUSHSHIFT_COMMENT if pushshift_fields else {}),
                 }) + "\n")  # fmt: skip
