@@ -97,30 +97,38 @@ def _fraction(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="output folder (parquet per config + README.md)")
     src = parser.add_argument_group("inputs")
-    src.add_argument("--reddit-submissions", nargs="+", default=[], type=_file, help="Pushshift submissions NDJSON (.zst ok)")
+    src.add_argument("--reddit-submissions", nargs="+", default=[], type=_file,
+                     help="Pushshift submissions NDJSON (.zst ok)")
     src.add_argument("--reddit-comments", nargs="+", default=[], type=_file, help="Pushshift comments NDJSON (.zst ok)")
-    src.add_argument("--reddit-media", nargs="+", default=[], type=_folder, help="folders of downloaded <post id>/<youtube id> media")
-    src.add_argument("--youtube", nargs="+", default=[], type=_file_or_folder, help="yt-dlp .info.json files or folders (media beside)")
+    src.add_argument("--reddit-media", nargs="+", default=[], type=_folder,
+                     help="folders of downloaded <post id>/<youtube id> media")
+    src.add_argument("--youtube", nargs="+", default=[], type=_file_or_folder,
+                     help="yt-dlp .info.json files or folders (media beside)")
     src.add_argument("--generic", nargs="+", default=[], type=_file, help="generic JSONL files (docs/generic_jsonl.md)")
-    src.add_argument("--sidecar-dir", type=_folder, help="verbalization sidecars <media_id>.json (hf-behavior verbalize)")
-    src.add_argument("--brand-channels", type=_file, help="text file, one channel name per line: 'advertisement' wording")
+    src.add_argument("--sidecar-dir", type=_folder,
+                     help="verbalization sidecars <media_id>.json (hf-behavior verbalize)")
+    src.add_argument("--brand-channels", type=_file,
+                     help="text file, one channel name per line: 'advertisement' wording")
     src.add_argument("--salicon-fixations", type=_file, help="SALICON fixations JSON (salicon_* configs)")
     src.add_argument("--coco-instances", type=_file, help="COCO instances JSON for the SALICON images (salicon_object)")
     src.add_argument("--salicon-images", default=".", type=_folder, help="folder of the SALICON/COCO images")
     flt = parser.add_argument_group("filters")
-    flt.add_argument("--filter-config", type=_file, help="YAML: {reddit|youtube|generic: {field: value}} over the paper defaults")
+    flt.add_argument("--filter-config", type=_file,
+                     help="YAML: {reddit|youtube|generic: {field: value}} over the paper defaults")
     flt.add_argument("--filter", action="append", default=[], metavar="FAMILY.FIELD=VALUE",
-                     help="one override, read as the field's type (lists: comma-separated)")  # fmt: skip
+                     help="one override, read as the field's type (lists: comma-separated)")
     flt.add_argument("--allow-url-media", action="store_true", help="keep posts whose media file is missing (URL)")
     run_ = parser.add_argument_group("run")
     run_.add_argument("--configs", nargs="+", choices=BLIFT_CONFIGS + SALICON_CONFIGS, help="default: all with inputs")
-    run_.add_argument("--num-proc", type=_positive_int, default=1, help="processes for parsing, filtering and writing parquet")
+    run_.add_argument("--num-proc", type=_positive_int, default=1,
+                      help="processes for parsing, filtering and writing parquet")
     run_.add_argument("--max-error-rate", type=_fraction, default=0.05,
-                      help="fail when a larger fraction of the posts (or of the comments) is bad input")  # fmt: skip
+                      help="fail when a larger fraction of the posts (or of the comments) is bad input")
     run_.add_argument("--allow-truncated-inputs", action="store_true",
-                      help="build from the lines before the cut of a truncated or corrupt .zst (named in the report)")  # fmt: skip
+                      help="build from the lines before the cut of a truncated or corrupt .zst (named in the report)")
     run_.add_argument("--overwrite", action="store_true", help="discard a previous (partial) build in --output")
-    run_.add_argument("--keep-work", action="store_true", help="keep the work folder (.work: staging, records) after success")
+    run_.add_argument("--keep-work", action="store_true",
+                      help="keep the work folder (.work: staging, records) after success")
     run_.add_argument("--license", default="other", help="license id for the card (content belongs to its authors)")
     hub = parser.add_argument_group("hub")
     hub.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the folder as a dataset repo")
@@ -201,9 +209,11 @@ def _build_blift_configs(
 
 SETTINGS_SHOWN = {  # the filter settings the card states, as a reader of the paper looks for them
     "subreddits": "subreddits", "min_date": "posted from", "languages": "languages", "min_views": "views above",
-    "excluded_categories": "excluded categories", "max_duration": "longest video (s)", "min_comments": "comments at least",
-    "top_k_comments": "top comments", "min_comment_words": "comment words at least", "max_comment_words": "comment words at most",
-    "max_comment_chars": "comment characters at most", "tfidf_threshold": "TF-IDF dedup", "require_media": "media required",
+    "excluded_categories": "excluded categories", "max_duration": "longest video (s)",
+    "min_comments": "comments at least", "top_k_comments": "top comments",
+    "min_comment_words": "comment words at least", "max_comment_words": "comment words at most",
+    "max_comment_chars": "comment characters at most",
+    "tfidf_threshold": "TF-IDF dedup", "require_media": "media required",
 }  # fmt: skip
 
 
@@ -213,10 +223,15 @@ def settings_table(filters: dict[str, dict]) -> str:
     lines = ["| setting | " + " | ".join(families) + " |", "|---|" + "---|" * len(families)]
     for name, label in SETTINGS_SHOWN.items():
         values = [filters[family].get(name) for family in families]
-        shown = [", ".join(v) if isinstance(v, list) else "none" if v is None else f"{v:,}" if type(v) is int else str(v)
-                 for v in values]  # fmt: skip
+        shown = [_setting_text(value) for value in values]
         lines.append(f"| {label} | " + " | ".join(shown) + " |")
     return "\n".join(lines)
+
+
+def _setting_text(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(value)
+    return "none" if value is None else f"{value:,}" if type(value) is int else str(value)
 
 
 def write_card(

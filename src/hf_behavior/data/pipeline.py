@@ -5,10 +5,14 @@
    and filtered in blocks (in `num_proc` processes, results taken in file order); the main process does the
    inserts. Duplicate posts and duplicate media are caught by unique keys.
    About every `CHECKPOINT_LINES` lines (`CHECKPOINT_VIDEOS` info files) the rows and the job's funnel counts are
-   committed together, so an interrupted build resumes at the last checkpoint.
+   committed together, so an interrupted build resumes at the last checkpoint; a rerun over changed inputs keeps
+   the staged work of the jobs before the first changed one (`_Ingest.reuse_staged`). A truncated or corrupt `.zst`
+   stops the ingest (`TruncatedInput`) unless it is allowed.
 2. `finalize` reads the staging database in fixed shards of posts (in `num_proc` processes): joins
-   verbalization sidecars, applies the duration filter, TF-IDF comment dedup, top-k and the minimum number of
-   comments, and writes `records/<shard>.jsonl` (and, given a `render`, the export's tables of it) + its funnel.
+   verbalization sidecars, drops the copies of a comment id, applies the duration filter (a video's duration read
+   from its media file when neither its metadata nor its sidecar has one), TF-IDF comment dedup, top-k and the
+   minimum number of comments, and writes `records/<shard>.jsonl` (and, given a `render`, the export's tables of
+   it) + its funnel.
    Finished shards are skipped on resume. Comments are joined to their posts here, by key; those that join none
    (their post was filtered out or is not in the dumps) are counted as drops at the end.
 Memory stays flat in the dump size: only a few blocks of lines, one checkpoint's rows or one shard are held at
@@ -208,8 +212,8 @@ class _Stager:
 
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
         """A Reddit comment line (already counted as input) as `(post key, score, text, id, author)` for the comment
-        filters (`screen`), or None when dropped (a reply, with `top_level_only`, as YouTube's are). Its file:line is spelled out only for a drop: comments are most of
-        the lines.
+        filters (`screen`), or None when dropped (a reply, with `top_level_only`, as YouTube's are). Its file:line
+        is spelled out only for a drop: comments are most of the lines.
 
         A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks and
         not staged."""
@@ -519,7 +523,10 @@ class _Ingest:
             "INSERT OR REPLACE INTO progress VALUES (?, ?, ?, ?)",
             (job.name, job.done, int(finished), json.dumps(job.funnel.to_dict())),
         )
-        ends = [self.db.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}").fetchone()[0] for table in ("posts", "comments")]
+        ends = [
+            self.db.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}").fetchone()[0]
+            for table in ("posts", "comments")
+        ]
         self.db.execute(
             "INSERT INTO staged VALUES (?, ?, ?, ?) ON CONFLICT (job) DO UPDATE SET posts_end = ?, comments_end = ?",
             (job.name, job.fingerprint, *ends, *ends),
@@ -532,7 +539,8 @@ class _Ingest:
         theirs in both tables (jobs are stored one after the other, and rowids grow). A rerun with a corrected or an
         added comments file keeps the submissions staged. The jobs that follow a changed one are staged again, as
         their duplicate posts depend on the posts before them. Whether any staging is to be done."""
-        staged = self.db.execute("SELECT job, fingerprint, posts_end, comments_end FROM staged ORDER BY rowid").fetchall()
+        query = "SELECT job, fingerprint, posts_end, comments_end FROM staged ORDER BY rowid"
+        staged = self.db.execute(query).fetchall()
         same = 0
         while same < min(len(staged), len(jobs)) and staged[same][:2] == (jobs[same].name, jobs[same].fingerprint):
             same += 1

@@ -88,8 +88,9 @@ def submission_to_record(post: dict, origin: str, media=None) -> Record:
 
 def image_submission(values: tuple, origin: str, media=None) -> Record | None:
     """`submission_to_record` of a submission of the common shape, from its `SUBMISSION_FIELDS` values: a
-    Reddit-hosted image at a plain URL, every field of its type and in range, not removed. None for any other submission, which `submission_to_record` then builds or tells what is wrong with.
-    The common case's checks are made inline: a call per field's check cost a fifth of building the record."""
+    Reddit-hosted image at a plain URL, every field of its type and in range, not removed. None for any other
+    submission, which `submission_to_record` then builds or tells what is wrong with. The common case's checks are made
+    inline: a call per field's check cost a fifth of building the record."""
     post_id, subreddit, url, score, ratio, title, author, created_utc, over_18, removed, selftext = values
     if not (
         type(post_id) is str and type(subreddit) is str and type(url) is str and type(title) is str
