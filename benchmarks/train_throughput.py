@@ -205,7 +205,7 @@ def video_dataset(root: Path, samples: int, frames: int, side: int):
     """`samples` chats, each about its own generated clip of `frames` one-second scenes, with an answer to learn."""
     from datasets import Dataset
 
-    from hf_behavior.quickstart import write_scene_video
+    from hf_behavior.synthetic_media import write_scene_video
 
     rows = []
     for index in range(samples):

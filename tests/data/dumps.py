@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from hf_behavior.data.reader import open_text
+from hf_behavior.synthetic_media import write_scene_video
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 T2019 = 1_560_000_000  # 2019-06-08
@@ -65,7 +66,7 @@ def write_reddit(root: Path) -> dict[str, Path]:
     for post_id in ("p1", "p3", "p4", "p6", "p7", "p10"):
         image(media / f"{post_id}.png", seed=int(post_id[1:]))
     image(media / "p9.png", seed=1)  # same bytes as p1: duplicate media
-    (media / "vidRedd0001.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 fake video for reddit")
+    write_scene_video(media / "vidRedd0001.mp4")  # a real clip: its duration (6 s) is read from it
     submissions = root / "RS_2019-06.zst"
     with open_text(submissions) as out:
         for post, _ in REDDIT_POSTS[:5]:
@@ -249,3 +250,117 @@ def write_salicon(root: Path, height: int = 90, width: int = 120) -> dict:
     (root / "instances.json").write_text(json.dumps(instances))
     return {"salicon_fixations": str(root / "fixations.json"), "coco_instances": str(root / "instances.json"),
             "salicon_images": str(root)}  # fmt: skip
+
+
+# ---- dumps written as the real ones are, for the build's CLI cases (test_realistic_dumps.py) ----------------------
+
+
+def pushshift_submission(post_id: str, **extra) -> dict:
+    """A submission line with the fields a Pushshift dump carries (most of them unused by the build)."""
+    post = {
+        "id": post_id, "name": f"t3_{post_id}", "subreddit": "pics", "subreddit_id": "t5_2qh0u", "author": "photo_fan",
+        "author_fullname": "t2_8x1k2", "title": f"My grandfather's harbour at dusk {post_id}", "selftext": "",
+        "created_utc": T2019, "retrieved_on": T2019 + 86_400, "score": 4821, "upvote_ratio": 0.96, "ups": 4821,
+        "num_comments": 212, "over_18": False, "spoiler": False, "stickied": False, "locked": False,
+        "is_self": False, "is_video": False, "domain": "i.redd.it", "url": f"https://i.redd.it/{post_id}.jpg",
+        "permalink": f"/r/pics/comments/{post_id}/my_grandfathers_harbour/", "thumbnail": "https://b.thumbs.redditmedia.com/x.jpg",
+        "link_flair_text": None, "author_flair_text": None, "distinguished": None, "removed_by_category": None,
+        "gilded": 0, "total_awards_received": 0, "media": None, "secure_media": None,
+    }  # fmt: skip
+    post.update(extra)
+    return post
+
+
+def pushshift_comment(post_id: str, comment_id: str, body: str, score: int = 10, parent: str | None = None, **extra) -> dict:
+    """A comment line as Pushshift writes it: `parent_id` is the submission (t3_) for a top-level comment and another
+    comment (t1_) for a reply."""
+    line = {
+        "id": comment_id, "name": f"t1_{comment_id}", "link_id": f"t3_{post_id}", "parent_id": parent or f"t3_{post_id}",
+        "subreddit": "pics", "subreddit_id": "t5_2qh0u", "author": f"user_{comment_id}", "author_fullname": "t2_abc",
+        "body": body, "score": score, "ups": score, "created_utc": T2019 + 600, "retrieved_on": T2019 + 90_000,
+        "controversiality": 0, "gilded": 0, "stickied": False, "distinguished": None, "author_flair_text": None,
+        "is_submitter": False, "permalink": f"/r/pics/comments/{post_id}/x/{comment_id}/",
+    }  # fmt: skip
+    line.update(extra)
+    return line
+
+
+REAL_COMMENTS = [
+    "The light on the water at that hour is something else entirely",
+    "My family fished out of a harbour just like this one for decades",
+    "This looks like it belongs on the wall of a museum somewhere",
+]
+SURVIVORS = ("rp1", "rp2", "rp_emoji")  # the submissions that pass the post filters; only they have media
+
+
+def write_realistic_reddit(root: Path, long_comment_chars: int = 50_000) -> dict[str, Path]:
+    """A month's r/pics dump: posts every filter drops (nsfw, [deleted], before 2018, AutoModerator, a gallery, another
+    subreddit) beside three that pass, one titled with emoji and right-to-left text; media downloaded for the
+    survivors only, as one does after a first look at the funnel. The comments hold replies (t1_ parents), a
+    [deleted] one, AutoModerator's, emoji and RTL text, and one far longer than a comment should be."""
+    root.mkdir(parents=True, exist_ok=True)
+    posts = [
+        pushshift_submission("rp1"),
+        pushshift_submission("rp2", title="Fog rolling over the bridge this morning", upvote_ratio=0.88),
+        pushshift_submission("rp_emoji", title="سلام 🌅 sunrise over the old port 🚢"),
+        pushshift_submission("rp_nsfw", over_18=True),
+        pushshift_submission("rp_deleted", author="[deleted]", removed_by_category="deleted", selftext="[deleted]"),
+        pushshift_submission("rp_old", created_utc=T2017),
+        pushshift_submission("rp_automod", author="AutoModerator", title="Weekly photo thread"),
+        pushshift_submission("rp_gallery", url="https://www.reddit.com/gallery/rp_gallery", domain="reddit.com", is_gallery=True),
+        pushshift_submission("rp_aww", subreddit="aww"),
+    ]  # fmt: skip
+    submissions = root / "RS_2019-06.zst"
+    with open_text(submissions) as out:
+        out.writelines(json.dumps(post, ensure_ascii=False) + "\n" for post in posts)
+    media = root / "media"
+    media.mkdir(exist_ok=True)
+    for seed, post_id in enumerate(SURVIVORS):
+        image(media / f"{post_id}.jpg", seed=100 + seed)
+    comments = []
+    for post in posts:
+        pid = post["id"]
+        where = {"subreddit": post["subreddit"]}
+        comments += [pushshift_comment(pid, f"{pid}c{k}", f"{text} ({pid})", 100 - k, **where) for k, text in enumerate(REAL_COMMENTS)]
+        comments += [
+            pushshift_comment(pid, f"{pid}r1", "I completely agree with what you said here", 90, parent=f"t1_{pid}c0", **where),
+            pushshift_comment(pid, f"{pid}d1", "[deleted]", 5, author="[deleted]", **where),
+            pushshift_comment(pid, f"{pid}a1", "Please remember to follow the subreddit rules", 1, author="AutoModerator", **where),
+        ]  # fmt: skip
+    comments.append(pushshift_comment("rp1", "rp1e", "مرحبا this made my day 😍 truly lovely", 50))
+    comments.append(pushshift_comment("rp1", "rp1long", "word " * (long_comment_chars // 5), 99_999))
+    comments_path = root / "RC_2019-06.zst"
+    with open_text(comments_path) as out:
+        out.writelines(json.dumps(c, ensure_ascii=False) + "\n" for c in comments)
+    return {"submissions": submissions, "comments": comments_path, "media": media}
+
+
+def yt_comment(comment_id: str, text: str, likes: int, parent: str = "root") -> dict:
+    """A yt-dlp `--write-comments` entry: a reply's `parent` is its comment's id."""
+    return {"id": comment_id, "parent": parent, "text": text, "like_count": likes, "author": f"@{comment_id}",
+            "author_id": f"UC{comment_id}", "timestamp": 1_686_800_000, "is_favorited": False, "author_is_uploader": False}  # fmt: skip
+
+
+def write_realistic_youtube(root: Path) -> Path:
+    """A yt-dlp download folder: a normal video whose comments have replies, a live stream still on air, a finished
+    one (was_live), a video whose duration yt-dlp left null, one with its likes hidden (no like_count)."""
+    folder = root / "youtube"
+    folder.mkdir(parents=True)
+    comments = [
+        yt_comment("Ugy1", "Suni Lee is such an inspiration to young gymnasts", 900),
+        yt_comment("Ugy2", "This ad gave me chills from start to finish", 700),
+        yt_comment("Ugy3", "Love how they filmed the backyard training scenes", 500),
+        yt_comment("Ugy1.r1", "Totally agree, she worked so hard for this", 800, parent="Ugy1"),
+    ]
+    videos = [
+        info("ytNormal001", comments=comments),
+        info("ytLiveNow01", live_status="is_live", is_live=True, duration=None, comments=comments),
+        info("ytWasLive01", live_status="was_live", comments=comments),
+        info("ytNoDur0001", duration=None, comments=comments),
+        info("ytHidden001", like_count=None, comments=comments),
+    ]
+    for data in videos:
+        data["live_status"] = data.get("live_status", "not_live")
+        (folder / f"{data['id']}.info.json").write_text(json.dumps(data))
+        (folder / f"{data['id']}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + data["id"].encode())
+    return folder

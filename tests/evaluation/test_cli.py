@@ -10,7 +10,7 @@ from PIL import Image
 from hf_behavior.cli import main
 from hf_behavior.evaluation.prompts import behavior_messages
 from hf_behavior.evaluation.reports import relative_improvement
-from hf_behavior.quickstart import write_scene_video
+from hf_behavior.synthetic_media import write_scene_video
 from hf_behavior.tiny import build_tiny_model_and_processor
 
 EMOTIONS = ["amusement", "anger", "awe", "contentment", "disgust", "excitement", "fear", "sadness"]

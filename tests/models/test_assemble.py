@@ -21,7 +21,7 @@ from transformers import (
 
 import hf_behavior  # noqa: F401  (registers the Auto classes)
 from hf_behavior.models.behavior_llava import assemble_behavior_llava
-from hf_behavior.quickstart import write_scene_video
+from hf_behavior.synthetic_media import write_scene_video
 from hf_behavior.training.tiny_data import training_samples
 from hf_behavior.tiny import build_tiny_qformer_tokenizer, build_tiny_tokenizer, tiny_config
 

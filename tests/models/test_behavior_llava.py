@@ -28,7 +28,7 @@ from hf_behavior import (
     BehaviorLlavaProcessor,
     BehaviorLlavaVideoProcessor,
 )
-from hf_behavior.quickstart import write_scene_video
+from hf_behavior.synthetic_media import write_scene_video
 from hf_behavior.tiny import build_tiny_model_and_processor, tiny_config
 
 REPO_SRC = Path(hf_behavior.__file__).resolve().parents[1]

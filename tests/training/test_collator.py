@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hf_behavior.quickstart import write_scene_video
+from hf_behavior.synthetic_media import write_scene_video
 from hf_behavior.tiny import build_tiny_processor
 from hf_behavior.training.collator import IGNORE_INDEX, BehaviorLlavaCollator
 

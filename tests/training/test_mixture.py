@@ -10,7 +10,7 @@ from datasets import Dataset, Features, Value
 from PIL import Image
 
 from hf_behavior.data.mixture import MIXTURE_FEATURES, llava_to_messages, load_llava_json, mix, parse_ratio
-from hf_behavior.quickstart import write_scene_video
+from hf_behavior.synthetic_media import write_scene_video
 from hf_behavior.training.tiny_data import training_samples
 from hf_behavior.tiny import build_tiny_processor
 

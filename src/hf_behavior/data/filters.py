@@ -32,8 +32,9 @@ UNSELECTED_SUBREDDIT = "subreddit not selected"  # a post's drop reason, checked
 # in C): non-ASCII characters become "?" and every byte outside the class a space, then split.
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789'"
 _NON_WORD_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
-_MARKERS = pa.array(sorted(DELETED_MARKERS))
 DELETED_COMMENT, BOT_AUTHOR, NSFW_COMMENT = "deleted/removed comment", "bot author", "nsfw words"
+REPLY = "reply (not a top-level comment)"
+UNKNOWN_DURATION = "video of unknown duration"
 # `comment_reasons` of fewer comments go one by one: in bulk a comment costs ~0.5 us instead of ~1.4, but its ~30
 # Arrow calls ~0.7 ms
 BULK_COMMENTS = 1_000
@@ -53,13 +54,15 @@ class FilterConfig:
     drop_deleted: bool = True  # [deleted] / [removed] posts and comments
     dedup_media: bool = True  # duplicate media by content hash (URL hash when not downloaded)
     require_media: bool = True  # drop posts whose media file was not found (else fall back to the URL)
+    top_level_only: bool = True  # replies (to another comment) dropped: the paper's top comments are top-level
     min_comment_words: int | None = 3
     max_comment_words: int | None = None
+    max_comment_chars: int | None = 2_000  # a longer comment is an essay (Reddit allows 10,000), not a reaction
     tfidf_threshold: float | None = 0.6  # a comment this similar to a better one of the same post is dropped
     max_candidate_comments: int = 50  # best-scored comments considered per post before dedup
     top_k_comments: int = 5
     min_comments: int = 2
-    max_duration: float | None = 500.0  # seconds
+    max_duration: float | None = 500.0  # seconds; a video of unknown duration is dropped when set
     min_views: int | None = None  # posts need strictly more views than this
     excluded_categories: list[str] = field(default_factory=list)
     languages: list[str] | None = None  # language prefixes to keep; None keeps all
@@ -88,35 +91,110 @@ def family(record: Record) -> str:
 
 
 def load_filter_configs(config_file: str | Path | None = None, overrides: list[str] = ()) -> dict[str, FilterConfig]:
-    """Defaults, then a YAML file `{reddit: {min_views: ...}, youtube: {...}}`, then `family.field=value` pairs."""
+    """Defaults, then a YAML file `{reddit: {min_views: ...}, youtube: {...}}`, then `family.field=value` pairs. Each
+    value is read as its field's declared type (`setting_value`): a `ValueError` naming the setting and what is wrong
+    before any work starts, never a filter that reads "pics" as the letters p, i, c, s."""
     settings: dict[str, dict] = {name: {} for name in DEFAULTS}
     if config_file:
         loaded = yaml.safe_load(Path(config_file).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config_file}: expected a mapping {{family: {{field: value}}}}")
         for name, values in loaded.items():
             if name not in DEFAULTS:
                 raise ValueError(f"{config_file}: unknown source family {name!r} (expected one of {list(DEFAULTS)})")
-            settings[name].update({attr: _iso_dates(value) for attr, value in (values or {}).items()})
+            if not isinstance(values or {}, dict):
+                raise ValueError(f"{config_file}: {name}: expected a mapping of filter settings")
+            for attr, value in (values or {}).items():
+                settings[name][attr] = setting_value(attr, value, f"{config_file}: {name}.{attr}")
     for item in overrides:
         key, sep, value = item.partition("=")
         name, dot, attr = key.partition(".")
         if not sep or not dot or name not in DEFAULTS:
             raise ValueError(f"--filter {item!r}: expected FAMILY.FIELD=VALUE with FAMILY in {list(DEFAULTS)}")
-        settings[name][attr] = _iso_dates(yaml.safe_load(value))
-    known = {f.name for f in fields(FilterConfig)}
-    for name, values in settings.items():
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown filter setting(s) for {name}: {sorted(unknown)}; known: {sorted(known)}")
+        settings[name][attr] = setting_value(attr, _cli_value(attr, value), f"--filter {item!r}")
     return {name: replace(DEFAULTS[name], **settings[name]) for name in DEFAULTS}
 
 
-def _iso_dates(value):
-    """`value` with its dates as ISO text: YAML reads an unquoted 2018-01-01 as a date, which the filters' dates
-    (and the build's settings, saved as JSON) are not."""
+_FIELD_TYPES = {f.name: f.type for f in fields(FilterConfig)}  # as written (postponed annotations): "int | None"
+_LIST_FIELDS = {name for name, kind in _FIELD_TYPES.items() if kind.startswith("list[str]")}
+_DATE_FIELDS = {"min_date", "max_date"}
+
+
+def _cli_value(attr: str, text: str):
+    """A `--filter` value as YAML would read it, except that a list or text setting takes its text as it is (YAML
+    reads `languages=no` as False, `subreddits=2019` as a number): comma-separated, quotes around it removed."""
+    kind = _FIELD_TYPES.get(attr, "")
+    if (attr in _LIST_FIELDS or kind.startswith("str")) and not text.lstrip().startswith(("[", "{")):
+        stripped = text.strip()
+        if stripped.lower() in ("null", "none", "~") and kind.endswith("None"):
+            return None
+        if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
+            stripped = stripped[1:-1]
+        return stripped
+    return yaml.safe_load(text)
+
+
+def setting_value(attr: str, value, where: str):
+    """`value` (from YAML or `_cli_value`) as filter setting `attr`'s type: lists of strings from a list or
+    comma-separated text, dates as ISO text, whole numbers for counts, a compiled-checked regex, an existing word
+    list; `ValueError` naming `where` otherwise."""
+    if attr not in _FIELD_TYPES:
+        raise ValueError(f"{where}: unknown filter setting {attr!r}; known: {sorted(_FIELD_TYPES)}")
+    kind = _FIELD_TYPES[attr]
+
+    def bad(expected: str) -> ValueError:
+        return ValueError(f"{where}: expected {expected}, got {value!r}")
+
+    if value is None:
+        if not kind.endswith("None"):
+            raise bad(kind)
+        return None
+    if isinstance(value, date):
+        value = value.isoformat()
+    if attr in _LIST_FIELDS:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise bad("a list of names (comma-separated)")
+        return [item.strip() for item in items if item.strip()]
+    if kind.startswith("dict"):  # subreddit -> start date
+        if not isinstance(value, dict):
+            raise bad("a mapping {name: ISO date}")
+        return {str(key): _iso_date(item, f"{where}: {key}") for key, item in value.items()}
+    if kind == "bool":
+        if type(value) is not bool:
+            raise bad("true or false")
+        return value
+    if kind.startswith("int"):
+        if type(value) is not int:
+            raise bad("a whole number")
+        return value
+    if kind.startswith("float"):
+        if type(value) not in (int, float) or value != value:
+            raise bad("a number")
+        return float(value)
+    if not isinstance(value, str):
+        raise bad("text")
+    if attr in _DATE_FIELDS:
+        return _iso_date(value, where)
+    if attr == "bot_pattern":
+        try:
+            re.compile(value)
+        except re.error as err:
+            raise ValueError(f"{where}: not a regular expression ({err})") from None
+    if attr == "nsfw_words_file" and value and not Path(value).is_file():
+        raise ValueError(f"{where}: no such file {value!r}")
+    return value
+
+
+def _iso_date(value, where: str) -> str:
+    """An ISO date as text (YAML reads an unquoted 2018-01-01 as a date; the filters and the build's saved settings
+    take text); `ValueError` naming `where` for anything else."""
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {key: _iso_dates(item) for key, item in value.items()}
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: expected an ISO date (2018-01-01), got {value!r}") from None
     return value
 
 
@@ -162,6 +240,7 @@ class Filters:
         # as much as the NSFW check): `len(text.split(None, n))` is min(words, n + 1)
         self._words_counted = max(config.min_comment_words or 0, (config.max_comment_words or -1) + 1)
         self._too_few_words = f"fewer than {config.min_comment_words} words"
+        self._too_long = f"longer than {config.max_comment_chars:,} characters" if config.max_comment_chars else None
         self._too_many_words = f"more than {config.max_comment_words} words"
 
     def has_nsfw_words(self, text: str | None) -> bool:
@@ -228,8 +307,9 @@ class Filters:
             return "deleted/removed post"
         if cfg.min_views is not None and (record.views is None or record.views <= cfg.min_views):
             return f"views <= {cfg.min_views:,}"
-        for category in record.categories:
-            if set(category.lower().replace("&", " ").split()) & self.excluded:
+        for category in record.categories:  # a whole category's name ("people & blogs") or one of its words ("music")
+            name = category.lower()
+            if name in self.excluded or set(name.replace("&", " ").split()) & self.excluded:
                 return f"excluded category {category!r}"
         if cfg.languages is not None:
             if record.language is None:
@@ -237,13 +317,17 @@ class Filters:
                     return "unknown language"
             elif not any(record.language.lower().startswith(lang) for lang in cfg.languages):
                 return f"language {record.language!r} not in {cfg.languages}"
-        return self.duration_reason(record)
+        return self.duration_reason(record, unknown=None)
 
-    def duration_reason(self, record: Record) -> str | None:
+    def duration_reason(self, record: Record, unknown: str | None = UNKNOWN_DURATION) -> str | None:
+        """Why a video is too long for `max_duration`; `unknown` when its duration is not known (the ingest passes
+        None: a sidecar or the media file may tell it later)."""
         limit = self.config.max_duration
-        if limit is not None and record.duration is not None and record.duration > limit:
-            return f"video longer than {limit:g} s"
-        return None
+        if limit is None or record.media_kind != "video":
+            return None
+        if record.duration is None:
+            return unknown
+        return f"video longer than {limit:g} s" if record.duration > limit else None
 
     def comment_reason(self, text: str, author: str | None, nsfw: bool | None = None) -> str | None:
         """Why one comment is dropped before dedup (None = keep); `nsfw`: whether its text `has_nsfw_words`, when
@@ -253,6 +337,8 @@ class Filters:
             return DELETED_COMMENT
         if self.is_bot(author):
             return BOT_AUTHOR
+        if self._too_long is not None and len(text) > cfg.max_comment_chars:
+            return self._too_long
         words = len(text.split(None, self._words_counted))
         if cfg.min_comment_words is not None and words < cfg.min_comment_words:
             return self._too_few_words
@@ -279,10 +365,13 @@ class Filters:
         nsfw, trimmed = self.nsfw_flags(texts), pc.ascii_trim_whitespace(texts)
         checks = []  # (reason, flags) in `comment_reason`'s order
         if cfg.drop_deleted:
-            deleted = pc.or_(pc.is_in(trimmed, _MARKERS), pc.is_in(authors, _MARKERS))
+            markers = pa.array(sorted(DELETED_MARKERS))  # made here: pyarrow's first array imports pandas (1 s)
+            deleted = pc.or_(pc.is_in(trimmed, markers), pc.is_in(authors, markers))
             checks.append((DELETED_COMMENT, true_flags(deleted)))
         if self.bot is not None:
             checks.append((BOT_AUTHOR, self.bot_flags(authors)))
+        if self._too_long is not None:
+            checks.append((self._too_long, true_flags(pc.greater(pc.utf8_length(texts), cfg.max_comment_chars))))
         if cfg.min_comment_words is not None or cfg.max_comment_words is not None:
             # min(words, counted + 1), as `comment_reason`'s split; a blank text is one empty part here
             parts = pc.list_value_length(pc.ascii_split_whitespace(trimmed, max_splits=self._words_counted))
@@ -320,11 +409,14 @@ class Filters:
         return true_flags(pc.or_(pc.match_substring(lowered, "bot"), pc.starts_with(lowered, "automoderator")))
 
     def screen_comments(self, comments: list[dict]) -> tuple[list[dict], dict[str, int]]:
-        """Comments that pass `comment_reason`, and the drop counts by reason (a dict: a `Counter` for the empty
-        comment list of every Reddit post cost more than the loop)."""
+        """Comments that pass `comment_reason` (and are no reply, with `top_level_only`), and the drop counts by
+        reason (a dict: a `Counter` for the empty comment list of every Reddit post cost more than the loop)."""
         kept, dropped = [], {}
         if not comments:
             return kept, dropped
+        if self.config.top_level_only and any(c.get("reply") for c in comments):
+            dropped[REPLY] = sum(1 for c in comments if c.get("reply"))
+            comments = [c for c in comments if not c.get("reply")]
         reasons = self.comment_reasons([c["text"] for c in comments], [c.get("author") for c in comments])
         for comment, reason in zip(comments, reasons):
             if reason is None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from .records import (
     MissingField,
-    MissingMedia,
     Record,
     optional,
     optional_int,
@@ -32,7 +31,9 @@ def _media_path(item: dict, base: Path) -> str | None:
     return str(path.resolve()) if path.is_file() else None
 
 
-def item_to_record(item: dict, origin: str, base: Path, require_media: bool = True) -> Record:
+def item_to_record(item: dict, origin: str, base: Path) -> Record:
+    """One item's record (its `media_path` None when the file is not there: the post filters come first, then the
+    media check)."""
     post_id = str(require(item, "id", (str, int)))
     platform = require(item, "platform", str).lower()
     kind = require(item, "kind", str)
@@ -41,8 +42,6 @@ def item_to_record(item: dict, origin: str, base: Path, require_media: bool = Tr
     if item.get("media_path") is None and item.get("media_url") is None:
         raise MissingField("missing field 'media_path' or 'media_url'")
     media_path = _media_path(item, base)
-    if media_path is None and (require_media or item.get("media_url") is None):
-        raise MissingMedia("media file not found", detail=str(item.get("media_path")))
     views, likes = optional_int(item, "views"), optional_int(item, "likes")
     like_percent = optional(item, "like_percent", (int, float))
     if like_percent is not None:
@@ -59,7 +58,11 @@ def item_to_record(item: dict, origin: str, base: Path, require_media: bool = Tr
             score, author = optional_int(comment, "likes") or 0, optional(comment, "author", str)
         except MissingField as err:
             raise MissingField(f"comment {err}", detail=err.detail) from None
-        comments.append({"text": comment["text"], "score": score, "author": author})
+        try:
+            comment_id = optional(comment, "id", str)
+        except MissingField as err:
+            raise MissingField(f"comment {err}", detail=err.detail) from None
+        comments.append({"text": comment["text"], "score": score, "author": author, "id": comment_id})
     author = optional(item, "author", str)
     default_id = Path(media_path).name.split(".", 1)[0] if media_path else post_id
     return Record(

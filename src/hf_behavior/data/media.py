@@ -12,6 +12,21 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"})
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
 
 
+def video_duration(path: str) -> float | None:
+    """A video file's duration in seconds as its container states it (PyAV reads the header only), None when it
+    cannot be read: the duration cap's look-up for a video whose metadata and sidecar have none."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            if container.duration is not None:
+                return container.duration / av.time_base
+            stream = container.streams.video[0]
+            return float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+    except (av.error.FFmpegError, OSError, IndexError):
+        return None
+
+
 class MediaIndex:
     """Media stem -> path over one or more folders, listed once (a stat per post would dominate the build)."""
 

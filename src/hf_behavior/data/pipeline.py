@@ -5,10 +5,14 @@
    and filtered in blocks (in `num_proc` processes, results taken in file order); the main process does the
    inserts. Duplicate posts and duplicate media are caught by unique keys.
    About every `CHECKPOINT_LINES` lines (`CHECKPOINT_VIDEOS` info files) the rows and the job's funnel counts are
-   committed together, so an interrupted build resumes at the last checkpoint.
+   committed together, so an interrupted build resumes at the last checkpoint; a rerun over changed inputs keeps
+   the staged work of the jobs before the first changed one (`_Ingest.reuse_staged`). A truncated or corrupt `.zst`
+   stops the ingest (`TruncatedInput`) unless it is allowed.
 2. `finalize` reads the staging database in fixed shards of posts (in `num_proc` processes): joins
-   verbalization sidecars, applies the duration filter, TF-IDF comment dedup, top-k and the minimum number of
-   comments, and writes `records/<shard>.jsonl` (and, given a `render`, the export's tables of it) + its funnel.
+   verbalization sidecars, drops the copies of a comment id, applies the duration filter (a video's duration read
+   from its media file when neither its metadata nor its sidecar has one), TF-IDF comment dedup, top-k and the
+   minimum number of comments, and writes `records/<shard>.jsonl` (and, given a `render`, the export's tables of
+   it) + its funnel.
    Finished shards are skipped on resume. Comments are joined to their posts here, by key; those that join none
    (their post was filtered out or is not in the dumps) are counted as drops at the end.
 Memory stays flat in the dump size: only a few blocks of lines, one checkpoint's rows or one shard are held at
@@ -18,6 +22,7 @@ a time (and SQLite's page cache, capped at 64 MiB).
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import math
 import multiprocessing
@@ -40,10 +45,10 @@ from tqdm.auto import tqdm
 
 from . import jsonl, reddit, youtube
 from .dedup import content_hash, near_duplicates
-from .filters import UNSELECTED_SUBREDDIT, FilterConfig, Filters, family, true_flags
-from .media import FolderListing, MediaIndex
+from .filters import REPLY, UNSELECTED_SUBREDDIT, FilterConfig, Filters, family, true_flags
+from .media import FolderListing, MediaIndex, video_duration
 from .reader import LineError, iter_line_blocks, parse_line, read_json_file
-from .records import Dropped, MissingField, Record, optional, optional_number, optional_strings, require
+from .records import Dropped, MissingField, MissingMedia, Record, optional, optional_number, optional_strings, require
 from .report import Funnel
 
 CHECKPOINT_LINES = 100_000  # a commit writes every page it touched: fewer commits, less writing; ~1 s redone on resume
@@ -60,9 +65,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, media_hash TEXT UNIQUE, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS comments (post_key TEXT NOT NULL, score INTEGER, text TEXT);
 CREATE TABLE IF NOT EXISTS progress (job TEXT PRIMARY KEY, done INTEGER, finished INTEGER, funnel TEXT);
+CREATE TABLE IF NOT EXISTS staged (job TEXT PRIMARY KEY, fingerprint TEXT, posts_end INTEGER, comments_end INTEGER);
 """
 # columns named, so that a staging database of an earlier version (whose comments also had an author column) resumes
-INSERT_COMMENTS = "INSERT INTO comments (post_key, score, text)"
+INSERT_COMMENTS = "INSERT INTO comments (post_key, score, text, id)"
 INSERT_POSTS = "INSERT OR IGNORE INTO posts (key, media_hash, payload)"
 ROWS_PER_INSERT = 50
 
@@ -90,6 +96,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         "PRAGMA page_size=16384; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
         + SCHEMA
     )
+    if "id" not in {row[1] for row in db.execute("PRAGMA table_info(comments)")}:  # an earlier version's
+        db.execute("ALTER TABLE comments ADD COLUMN id TEXT")
     return db
 
 
@@ -141,6 +149,13 @@ def _where(origin: str, drop: Dropped) -> str:
     return f"{origin} ({drop.detail})" if drop.detail else origin
 
 
+def _media_wanted(record: Record) -> str:
+    """The media file a record's post needs, for the "media file not found" examples."""
+    if record.platform == "youtube":
+        return f"no {record.media_id}.<ext> beside {Path(record.origin).name}"
+    return f"no {record.media_id}.<ext>"
+
+
 class _Stager:
     """The per-item half of ingest: parse a line (or read an info file), build the record, apply the per-item
     filters and serialise the survivor, counting every drop in the funnel it is given. It never touches the
@@ -168,12 +183,18 @@ class _Stager:
             funnel.drop("comments", "post dropped", f"post dropped at {drop.stage}", raw_comments)
             return None
         rules = self.filters[family(record)]
-        if len(record.comments) != raw_comments:  # replies and malformed entries the reader left out
-            funnel.drop("comments", "read", "reply or malformed comment", raw_comments - len(record.comments))
+        if len(record.comments) != raw_comments:  # malformed entries the reader left out
+            funnel.drop("comments", "read", "malformed comment", raw_comments - len(record.comments))
         reason = rules.post_reason(record, nsfw_title, bot)
         if reason is not None:
             funnel.drop("posts", "post filters", reason, where=origin)
             funnel.drop("comments", "post dropped", "post dropped at post filters", len(record.comments))
+            return None
+        if record.media_path is None and (rules.config.require_media or not record.media_url):
+            # after the post filters: media is downloaded for the posts that pass them, and the others keep their reason
+            drop = MissingMedia("media file not found", detail=_media_wanted(record))
+            funnel.drop("posts", drop.stage, str(drop), where=_where(origin, drop), error=True)
+            funnel.drop("comments", "post dropped", f"post dropped at {drop.stage}", len(record.comments))
             return None
         comments, dropped = rules.screen_comments(record.comments)
         for why, n in dropped.items():
@@ -181,7 +202,7 @@ class _Stager:
         if rules.config.dedup_media:
             record.media_hash = content_hash(record.media_path, record.media_url)
         record.comments = []
-        rows = [(record.key, c["score"], c["text"]) for c in comments]
+        rows = [(record.key, c["score"], c["text"], c.get("id")) for c in comments]
         return record.key, record.media_hash, record.to_json(), rows, origin
 
     def unselected(self, subreddit) -> bool:
@@ -190,9 +211,9 @@ class _Stager:
         return type(subreddit) is str and self.filters["reddit"].unselected_subreddit(subreddit)
 
     def comment(self, obj: dict, path: str, line_no: int, funnel: Funnel) -> tuple | None:
-        """A Reddit comment line (already counted as input) as `(post key, score, text, author)` for the comment
-        filters (`screen`), or None when dropped. Its file:line is spelled out only for a drop: comments are most of
-        the lines.
+        """A Reddit comment line (already counted as input) as `(post key, score, text, id, author)` for the comment
+        filters (`screen`), or None when dropped (a reply, with `top_level_only`, as YouTube's are). Its file:line
+        is spelled out only for a drop: comments are most of the lines.
 
         A comment of an unselected subreddit is dropped at once, as its post was, with none of its own checks and
         not staged."""
@@ -200,20 +221,23 @@ class _Stager:
             funnel.drop("comments", "post dropped", NO_POST)
             return None
         try:
-            key, score, text, author = reddit.comment_to_row(obj)
+            key, score, text, author, comment_id, reply = reddit.comment_to_row(obj)
         except Dropped as drop:
             funnel.drop("comments", drop.stage, str(drop), where=_where(f"{path}:{line_no}", drop), error=drop.error)
             return None
-        return key, score, text, author
+        if reply and self.filters["reddit"].config.top_level_only:
+            funnel.drop("comments", "comment filters", REPLY)
+            return None
+        return key, score, text, comment_id, author
 
     def screen(self, comments: list[tuple], funnel: Funnel) -> list[tuple]:
-        """The database rows `(post key, score, text)` of the `comment` tuples the comment filters keep, filtered
+        """The database rows `(post key, score, text, id)` of the `comment` tuples the comment filters keep, filtered
         all at once (the author is only read here)."""
-        reasons = self.filters["reddit"].comment_reasons([c[2] for c in comments], [c[3] for c in comments])
+        reasons = self.filters["reddit"].comment_reasons([c[2] for c in comments], [c[4] for c in comments])
         rows = []
         for comment, reason in zip(comments, reasons):
             if reason is None:
-                rows.append(comment[:3])
+                rows.append(comment[:4])
             else:
                 funnel.drop("comments", "comment filters", reason)
         return rows
@@ -230,11 +254,12 @@ class _Stager:
             # each line's object dropped once its fields are taken: a block of a real dump's objects (~60 fields each)
             # kept alive at once cost more than the per-line path saves
             fields = [
-                (obj.get("subreddit"), obj.get("link_id"), obj.get("body"), obj.get("author"), obj.get("score", 0))
+                (obj.get("subreddit"), obj.get("link_id"), obj.get("body"), obj.get("author"), obj.get("id"),
+                 obj.get("parent_id"), obj.get("score", 0))
                 for obj in map(orjson.loads, lines)
-            ]
+            ]  # fmt: skip
             *strings, scores = zip(*fields)
-            subreddits, link_ids, texts, authors = (pa.array(column, pa.string()) for column in strings)
+            subreddits, link_ids, texts, authors, ids, parents = (pa.array(column, pa.string()) for column in strings)
             scores = pa.array(scores)
         except (orjson.JSONDecodeError, AttributeError, pa.ArrowException, OverflowError):  # not dicts, other types
             return None
@@ -252,7 +277,13 @@ class _Stager:
         readable = true_flags(readable) & ~unselected
         for i in np.flatnonzero(~readable & ~unselected):
             self.comment(orjson.loads(lines[i]), path, first + i, funnel)  # the drop, with the field it names
-        rows = pa.record_batch({"key": link_ids, "score": scores, "text": texts, "author": authors}).filter(readable)
+        if rules.config.top_level_only:  # replies: a parent_id of another comment (t1_...)
+            replies = readable & true_flags(pc.invert(pc.starts_with(parents, "t3_")))
+            if replies.any():
+                funnel.drop("comments", "comment filters", REPLY, int(replies.sum()))
+                readable &= ~replies
+        batch = {"key": link_ids, "score": scores, "text": texts, "author": authors, "id": ids}
+        rows = pa.record_batch(batch).filter(readable)
         reasons, dropped = rules.comment_reasons(rows["text"], rows["author"]), {}
         for reason in filter(None, reasons):  # counted in the order `screen` meets them
             dropped[reason] = dropped.get(reason, 0) + 1
@@ -260,7 +291,7 @@ class _Stager:
             funnel.drop("comments", "comment filters", reason, n)
         rows = rows.filter(np.equal(np.array(reasons, object), None))
         keys = pc.binary_join_element_wise("reddit:", pc.utf8_slice_codeunits(rows["key"], 3), "")
-        return list(zip(keys.to_pylist(), rows["score"].to_pylist(), rows["text"].to_pylist()))
+        return list(zip(keys.to_pylist(), rows["score"].to_pylist(), rows["text"].to_pylist(), rows["id"].to_pylist()))
 
     def submission_lines(self, path: str, first: int, lines: list[bytes], funnel: Funnel) -> list[tuple] | None:
         """The database rows of a block's submission lines (from number `first` on): the same rows and funnel as
@@ -275,7 +306,6 @@ class _Stager:
         except (orjson.JSONDecodeError, AttributeError, pa.ArrowException):  # not dicts, other types
             return None
         rules, media = self.filters["reddit"], self.media
-        needs_media = rules.config.require_media
         nsfw_titles, bots = rules.nsfw_flags(titles), rules.bot_flags(authors)
         staged = []
         for i, fields in enumerate(values):
@@ -283,11 +313,11 @@ class _Stager:
             if self.unselected(fields[1]):
                 funnel.drop("posts", "post filters", UNSELECTED_SUBREDDIT, where=origin)
                 continue
-            record = reddit.image_submission(fields, origin, media, needs_media)
+            record = reddit.image_submission(fields, origin, media)
             if record is not None:
                 row = self.post(lambda: record, origin, 0, funnel, nsfw_titles[i], bots[i])
             else:
-                make_record = partial(reddit.submission_to_record, orjson.loads(lines[i]), origin, media, needs_media)
+                make_record = partial(reddit.submission_to_record, orjson.loads(lines[i]), origin, media)
                 row = self.post(make_record, origin, 0, funnel)
             if row is not None:
                 staged.append(row)
@@ -311,15 +341,15 @@ class _Stager:
             if kind == "comments":
                 row = self.comment(obj, path, line_no, funnel)
             elif kind == "submissions":
-                origin, needs_media = f"{path}:{line_no}", self.filters["reddit"].config.require_media
+                origin = f"{path}:{line_no}"
                 if self.unselected(obj.get("subreddit")):
                     funnel.drop("posts", "post filters", UNSELECTED_SUBREDDIT, where=origin)
                     continue
-                row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media, needs_media), origin, 0, funnel)
+                row = self.post(lambda: reddit.submission_to_record(obj, origin, self.media), origin, 0, funnel)
             else:
-                origin, needs_media = f"{path}:{line_no}", self.filters["generic"].config.require_media
+                origin = f"{path}:{line_no}"
                 raw_comments = obj.get("comments") if isinstance(obj.get("comments"), list) else []
-                row = self.post(lambda: jsonl.item_to_record(obj, origin, base, needs_media), origin, len(raw_comments), funnel)
+                row = self.post(lambda: jsonl.item_to_record(obj, origin, base), origin, len(raw_comments), funnel)
             if row is not None:
                 staged.append(row)
         if kind == "comments":
@@ -344,6 +374,7 @@ class _Stager:
         funnel.add_input(unit, inputs + (end is not None))  # the error that ended the file is one unreadable input
         if end is not None:
             _unreadable(funnel, unit, end)
+            funnel.truncated[path] = [end.line - 1, end.reason]  # the lines read before the cut, and what it is
             return funnel, staged, end.line
         return funnel, staged, first + len(lines) - 1
 
@@ -351,7 +382,6 @@ class _Stager:
     def videos(self, paths: list[Path], first: int) -> tuple[Funnel, list[tuple], int]:
         """Stage YouTube info files, number `first` on of the job's list: their funnel, rows and the next number."""
         funnel, staged = Funnel(), []
-        needs_media = self.filters["youtube"].config.require_media
         for path in paths:
             funnel.add_input("posts")
             try:
@@ -360,7 +390,7 @@ class _Stager:
                 funnel.drop("posts", drop.stage, str(drop), where=_where(str(path), drop), error=True)
                 continue
             raw = info.get("comments") if isinstance(info.get("comments"), list) else []
-            make_record = partial(youtube.info_to_record, info, path, self.brands, needs_media, self.listing)
+            make_record = partial(youtube.info_to_record, info, path, self.brands, self.listing)
             row = self.post(make_record, str(path), len(raw), funnel)
             if row is not None:
                 staged.append(row)
@@ -381,10 +411,12 @@ def _stage(method: str, args: tuple) -> tuple[Funnel, list[tuple], int]:
 @dataclass
 class _Job:
     """One file of lines (or the list of YouTube info files) to stage: its progress row in the database, the
-    stager's method for its blocks (`blocks(done)`: those from item `done` on), how its rows are stored, how often it
-    is checkpointed, and, while it runs, its funnel so far and items done."""
+    fingerprint of its files (`file_fingerprint`), the stager's method for its blocks (`blocks(done)`: those from item
+    `done` on), how its rows are stored, how often it is checkpointed, and, while it runs, its funnel so far and items
+    done."""
 
     name: str
+    fingerprint: str
     method: str
     blocks: Callable[[int], Iterator[tuple]]
     store: Callable[[sqlite3.Connection, list[tuple], Funnel], None]  # inserts a block's staged rows
@@ -431,8 +463,11 @@ def _store_comments(db: sqlite3.Connection, rows: list[tuple], funnel: Funnel) -
 class _Ingest:
     """One ingest pass: the database, the stager (and its processes) and the jobs' blocks staged in one stream."""
 
-    def __init__(self, db: sqlite3.Connection, stager: _Stager, pool=None, num_proc: int = 1):
+    def __init__(
+        self, db: sqlite3.Connection, stager: _Stager, pool=None, num_proc: int = 1, allow_truncated: bool = False
+    ):
         self.db, self.stager, self.pool, self.num_proc = db, stager, pool, num_proc
+        self.allow_truncated = allow_truncated
 
     @_collector_paused()  # the staged rows, taken in here (in the executor's thread) and stored
     def run(self, jobs: list[_Job]) -> None:
@@ -450,6 +485,8 @@ class _Ingest:
                 self._checkpoint(job, finished=True)
                 continue
             funnel, staged, last = result
+            if funnel.truncated and not self.allow_truncated:
+                raise TruncatedInput(funnel.truncated)
             job.funnel.merge(funnel)
             job.store(self.db, staged, job.funnel)
             bar.update(last - bar.n)
@@ -481,22 +518,73 @@ class _Ingest:
         return row is None or not row[1]
 
     def _checkpoint(self, job: _Job, finished: bool) -> None:
+        """The job's progress and funnel, and where its rows end in each table, committed with its rows."""
         self.db.execute(
             "INSERT OR REPLACE INTO progress VALUES (?, ?, ?, ?)",
             (job.name, job.done, int(finished), json.dumps(job.funnel.to_dict())),
         )
+        ends = [
+            self.db.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}").fetchone()[0]
+            for table in ("posts", "comments")
+        ]
+        self.db.execute(
+            "INSERT INTO staged VALUES (?, ?, ?, ?) ON CONFLICT (job) DO UPDATE SET posts_end = ?, comments_end = ?",
+            (job.name, job.fingerprint, *ends, *ends),
+        )  # an update keeps the job's place (rowid) among the staged jobs
         self.db.commit()
+
+    def reuse_staged(self, jobs: list[_Job]) -> bool:
+        """Keep the staged work of the jobs, in order, up to the first whose input is not the one staged (another
+        file, or the same file changed since: its size or modification time); discard the rest, whose rows follow
+        theirs in both tables (jobs are stored one after the other, and rowids grow). A rerun with a corrected or an
+        added comments file keeps the submissions staged. The jobs that follow a changed one are staged again, as
+        their duplicate posts depend on the posts before them. Whether any staging is to be done."""
+        query = "SELECT job, fingerprint, posts_end, comments_end FROM staged ORDER BY rowid"
+        staged = self.db.execute(query).fetchall()
+        same = 0
+        while same < min(len(staged), len(jobs)) and staged[same][:2] == (jobs[same].name, jobs[same].fingerprint):
+            same += 1
+        if same < len(staged):
+            posts_end, comments_end = staged[same - 1][2:] if same else (0, 0)
+            self.db.execute("DELETE FROM posts WHERE rowid > ?", (posts_end,))
+            self.db.execute("DELETE FROM comments WHERE rowid > ?", (comments_end,))
+            for name, *_ in staged[same:]:
+                self.db.execute("DELETE FROM staged WHERE job = ?", (name,))
+                self.db.execute("DELETE FROM progress WHERE job = ?", (name,))
+            self.db.execute("DROP INDEX IF EXISTS comments_by_post_score")
+            self.db.commit()
+        finished = {name for (name,) in self.db.execute("SELECT job FROM progress WHERE finished")}
+        return same < len(staged) or any(job.name not in finished for job in jobs)
+
+
+class TruncatedInput(Exception):
+    """A compressed input ends early (truncated or corrupt): the posts or comments after the cut are missing, which
+    would otherwise show only as posts with too few comments."""
+
+    def __init__(self, truncated: dict[str, list]):
+        self.truncated = truncated
+        super().__init__("; ".join(f"{path}: {why} after line {lines:,}" for path, (lines, why) in truncated.items()))
 
 
 def _result(job: _Job, pending) -> tuple[_Job, tuple | None]:
     return job, None if pending is None else pending.result()
 
 
+def file_fingerprint(paths: list[str | Path]) -> str:
+    """A digest of the path, size and modification time of files: a staged job is reused only over the same files
+    (a yt-dlp download still adding videos to the folder shifted the YouTube job's positions)."""
+    digest = hashlib.sha1()
+    for path in paths:
+        stat = os.stat(path)
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def _line_job(kind: str, path: str) -> _Job:
     """The job of a `kind` file ("submissions", "generic" or "comments"): its lines in blocks of `BLOCK_BYTES`,
     checkpointed every `CHECKPOINT_LINES` lines."""
     return _Job(
-        name=f"{kind}:{path}", method="block", every=CHECKPOINT_LINES,
+        name=f"{kind}:{path}", fingerprint=file_fingerprint([path]), method="block", every=CHECKPOINT_LINES,
         blocks=lambda done: ((kind, path, *block) for block in iter_line_blocks(path, BLOCK_BYTES, skip_lines=done)),
         store=_store_comments if kind == "comments" else _store_posts, bar={"desc": Path(path).name, "unit": " lines"},
     )  # fmt: skip
@@ -505,15 +593,21 @@ def _line_job(kind: str, path: str) -> _Job:
 def _youtube_job(files: list[Path]) -> _Job:
     """The job of the YouTube info files: `BLOCK_VIDEOS` files a block, checkpointed every `CHECKPOINT_VIDEOS`."""
     return _Job(
-        name=f"youtube:{len(files)}", method="videos", every=CHECKPOINT_VIDEOS, store=_store_posts,
+        name=f"youtube:{len(files)}", fingerprint=file_fingerprint(files), method="videos", every=CHECKPOINT_VIDEOS,
+        store=_store_posts,
         blocks=lambda done: ((files[i : i + BLOCK_VIDEOS], i) for i in range(done, len(files), BLOCK_VIDEOS)),
         bar={"desc": "youtube info.json", "unit": " files", "total": len(files)},
     )  # fmt: skip
 
 
-def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Path, num_proc: int = 1) -> None:
-    """Stage 1: stream every input into `work_dir/staging.sqlite` (resumes where a previous run stopped); with
-    `num_proc > 1` lines are parsed and filtered in that many processes."""
+def ingest(
+    inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Path, num_proc: int = 1,
+    allow_truncated: bool = False,
+) -> bool:  # fmt: skip
+    """Stage 1: stream every input into `work_dir/staging.sqlite` (resumes where a previous run stopped, and keeps the
+    staged work of the inputs that did not change: `_Ingest.reuse_staged`); with `num_proc > 1` lines are parsed and
+    filtered in that many processes. A truncated or corrupt `.zst` raises `TruncatedInput` unless `allow_truncated`.
+    Whether anything was staged (or discarded): the records filtered from the staging before are then stale."""
     global _STAGER
     jobs = [_line_job("submissions", path) for path in inputs.reddit_submissions]
     if inputs.youtube:
@@ -522,14 +616,16 @@ def ingest(inputs: Inputs, filter_configs: dict[str, FilterConfig], work_dir: Pa
     jobs += [_line_job("comments", path) for path in inputs.reddit_comments]
     _STAGER = _Stager({name: Filters(cfg) for name, cfg in filter_configs.items()}, inputs)
     with closing(_connect(work_dir / "staging.sqlite")) as db:
+        changed = _Ingest(db, _STAGER).reuse_staged(jobs)
         try:
             if num_proc == 1:
-                _Ingest(db, _STAGER).run(jobs)
+                _Ingest(db, _STAGER, allow_truncated=allow_truncated).run(jobs)
             else:
                 with processes(num_proc) as pool:
-                    _Ingest(db, _STAGER, pool, num_proc).run(jobs)
+                    _Ingest(db, _STAGER, pool, num_proc, allow_truncated).run(jobs)
         finally:
             _STAGER = None
+    return changed
 
 
 def ingest_funnel(work_dir: Path) -> Funnel:
@@ -638,13 +734,21 @@ def _finalize_shard(args) -> None:
     by_key = {record.key: record for record in posts}
     # in the order of the posts and of the index (its entries of one post: best score first, then by rowid)
     query = (
-        "SELECT c.post_key, c.score, c.text FROM posts p JOIN comments c ON c.post_key = p.key "
+        "SELECT c.post_key, c.score, c.text, c.id FROM posts p JOIN comments c ON c.post_key = p.key "
         "WHERE p.rowid >= ? AND p.rowid < ? ORDER BY p.rowid, c.score DESC, c.rowid"
     )
-    for key, score, text in db.execute(query, (lo, hi)):
+    # a comment staged twice (a dump given twice, or repeated in it) is one: its copies share its post
+    seen, copies = set(), 0
+    for key, score, text, comment_id in db.execute(query, (lo, hi)):
+        if comment_id is not None:
+            if (key, comment_id) in seen:
+                copies += 1
+                continue
+            seen.add((key, comment_id))
         by_key[key].comments.append({"text": text, "score": score})
     db.close()
-    joined = sum(len(record.comments) for record in posts)
+    joined = sum(len(record.comments) for record in posts) + copies
+    funnel.drop("comments", "comment dedup", "same comment id seen before", copies)
 
     survivors = []  # (record, its family's config) in post order
     groups: dict[str, list[Record]] = {name: [] for name in filters}  # the same records by family, for the dedup
@@ -654,6 +758,8 @@ def _finalize_shard(args) -> None:
         drop = attach_verbalization(record, sidecar_dir)
         if drop is None and rules.config.require_verbalization and not record.scenes:
             drop = Dropped("no verbalization sidecar", stage="verbalization")
+        if drop is None and record.duration is None and record.media_kind == "video" and record.media_path:
+            record.duration = video_duration(record.media_path)  # neither the metadata nor a sidecar had it
         if drop is None and (reason := rules.duration_reason(record)) is not None:
             drop = Dropped(reason)
         if drop is not None:

@@ -101,8 +101,8 @@ class Record:
     nsfw: bool = False
     asr: str | None = None
     heatmap: list[dict] | None = None  # replay graph: [{"start", "end", "value"}]
-    # [{"text", "score", "author"}] as read, [{"text", "score"}] once staged (the author only matters to the filters),
-    # best first after filtering
+    # [{"text", "score", "author", "id", ...}] as read (YouTube's also "reply"), [{"text", "score"}] once staged (the
+    # rest only matters to the filters and the dedup), best first after filtering
     comments: list[dict] = field(default_factory=list)
     scenes: list[dict] = field(default_factory=list)  # verbalization sidecar scenes
 

@@ -13,7 +13,6 @@ from .records import (
     LAST_DATE,
     Dropped,
     MissingField,
-    MissingMedia,
     Record,
     int64,
     optional,
@@ -58,8 +57,9 @@ def estimated_upvotes(score: int, upvote_ratio: float) -> int:
     return max(round(score * upvote_ratio / (2 * upvote_ratio - 1)), 0)
 
 
-def submission_to_record(post: dict, origin: str, media=None, require_media: bool = True) -> Record:
-    """One submission as a record; `Dropped` (or its `MissingField` / `MissingMedia`) when it cannot be one."""
+def submission_to_record(post: dict, origin: str, media=None) -> Record:
+    """One submission as a record (its `media_path` None when `media` has no file of it: the post filters come
+    first, then the media check); `Dropped` (or its `MissingField`) when it cannot be one."""
     post_id = require(post, "id", str)
     subreddit = require(post, "subreddit", str)
     url = require(post, "url", str)
@@ -78,8 +78,6 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
     if likes > INT64_MAX:  # a ratio just above 0.5 multiplies the score
         int64(likes, "estimated upvotes")
     media_path = media.find(media_id) if media is not None else None
-    if media_path is None and require_media:
-        raise MissingMedia("media file not found", detail=media_id)
     removed = post.get("removed_by_category") or (post.get("selftext") in REMOVED_SELFTEXTS)
     title = require(post, "title", str)
     author = "[removed]" if removed else optional(post, "author", str)
@@ -88,11 +86,11 @@ def submission_to_record(post: dict, origin: str, media=None, require_media: boo
                    float(upvote_ratio), likes, media_path, bool(post.get("over_18")), origin)  # fmt: skip
 
 
-def image_submission(values: tuple, origin: str, media=None, require_media: bool = True) -> Record | None:
+def image_submission(values: tuple, origin: str, media=None) -> Record | None:
     """`submission_to_record` of a submission of the common shape, from its `SUBMISSION_FIELDS` values: a
-    Reddit-hosted image at a plain URL, every field of its type and in range, not removed, its media found if it
-    must be. None for any other submission, which `submission_to_record` then builds or tells what is wrong with.
-    The common case's checks are made inline: a call per field's check cost a fifth of building the record."""
+    Reddit-hosted image at a plain URL, every field of its type and in range, not removed. None for any other
+    submission, which `submission_to_record` then builds or tells what is wrong with. The common case's checks are made
+    inline: a call per field's check cost a fifth of building the record."""
     post_id, subreddit, url, score, ratio, title, author, created_utc, over_18, removed, selftext = values
     if not (
         type(post_id) is str and type(subreddit) is str and type(url) is str and type(title) is str
@@ -106,7 +104,7 @@ def image_submission(values: tuple, origin: str, media=None, require_media: bool
         return None
     likes = estimated_upvotes(score, ratio)
     media_path = media.find(post_id) if media is not None else None
-    if likes > INT64_MAX or (media_path is None and require_media):
+    if likes > INT64_MAX:
         return None
     return _record(post_id, subreddit, url, "reddit_images", "image", post_id, title, author, created_utc, score,
                    ratio, likes, media_path, bool(over_18), origin)  # fmt: skip
@@ -127,9 +125,10 @@ def _record(
     return record
 
 
-def comment_to_row(comment: dict) -> tuple[str, int, str, str | None]:
-    """`(post key, score, text, author)` for one comment line; `MissingField` when it has no link_id/body, its
-    score is not an int64 or its author no string."""
+def comment_to_row(comment: dict) -> tuple[str, int, str, str | None, str | None, bool]:
+    """`(post key, score, text, author, comment id, reply)` for one comment line (a reply's `parent_id` is another
+    comment's, t1_...); `MissingField` when it has no link_id/body, its score is not an int64 or its author, id or
+    parent_id no string."""
     link_id = require(comment, "link_id", str)
     if not link_id.startswith("t3_"):
         raise MissingField("link_id not a submission id (t3_...)", detail=link_id[:40])
@@ -139,4 +138,6 @@ def comment_to_row(comment: dict) -> tuple[str, int, str, str | None]:
     author = comment.get("author")
     if type(author) is not str and author is not None:
         author = require(comment, "author", str)  # raises the type error
-    return f"reddit:{link_id[3:]}", score, require(comment, "body", str), author
+    parent = optional(comment, "parent_id", str)
+    reply = parent is not None and not parent.startswith("t3_")
+    return f"reddit:{link_id[3:]}", score, require(comment, "body", str), author, optional(comment, "id", str), reply

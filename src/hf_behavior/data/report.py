@@ -36,6 +36,7 @@ class Funnel:
         self.errors: Counter = Counter()  # unit -> number of bad-input drops
         self.examples: dict[str, list[str]] = defaultdict(list)  # "stage: reason" -> ["file:line", ...]
         self.error_reasons: set[str] = set()  # the "stage: reason" keys that are bad input
+        self.truncated: dict[str, list] = {}  # a compressed file that ends early -> [lines read before, why]
 
     def add_input(self, unit: str, n: int = 1) -> None:
         self.inputs[unit] += n
@@ -55,14 +56,16 @@ class Funnel:
     def kept(self, unit: str) -> int:
         return self.inputs[unit] - sum(sum(c.values()) for c in self.dropped[unit].values())
 
-    def error_rate(self) -> float:
-        total = sum(self.inputs.values())
-        return sum(self.errors.values()) / total if total else 0.0
+    def error_rates(self) -> dict[str, float]:
+        """The fraction of bad input per unit: posts and comments apart, as a dump holds many comments a post (5 posts
+        without media among 1,200 comments are all the posts)."""
+        return {unit: self.errors[unit] / self.inputs[unit] if self.inputs[unit] else 0.0 for unit in UNITS}
 
     def merge(self, other: Funnel) -> Funnel:
         self.inputs.update(other.inputs)
         self.errors.update(other.errors)
         self.error_reasons |= other.error_reasons
+        self.truncated.update(other.truncated)
         for unit in UNITS:
             for stage, reasons in other.dropped[unit].items():
                 self.dropped[unit][stage].update(reasons)
@@ -78,6 +81,7 @@ class Funnel:
             "dropped": {unit: {s: dict(r) for s, r in self.dropped[unit].items()} for unit in UNITS},
             "examples": dict(self.examples),
             "error_reasons": sorted(self.error_reasons),
+            "truncated": self.truncated,
         }
 
     @classmethod
@@ -86,6 +90,7 @@ class Funnel:
         funnel.inputs.update(data.get("inputs", {}))
         funnel.errors.update(data.get("errors", {}))
         funnel.error_reasons.update(data.get("error_reasons", []))
+        funnel.truncated.update(data.get("truncated", {}))
         for unit, stages in data.get("dropped", {}).items():
             for stage, reasons in stages.items():
                 funnel.dropped[unit][stage].update(reasons)
@@ -162,4 +167,6 @@ class Funnel:
             lines.append(f"{unit}: {self.inputs[unit]:,} read, {self.kept(unit):,} kept, {self.errors[unit]:,} bad input")
             top = Counter({f"{s}: {r}": c for s, rs in self.dropped[unit].items() for r, c in rs.items()})
             lines += [f"  - {reason}: {count:,}" for reason, count in top.most_common(8)]
+        for path, (read, why) in self.truncated.items():
+            lines.append(f"truncated input {path}: {why}; the {read:,} lines before it were read")
         return "\n".join(lines)

@@ -9,8 +9,7 @@ from .media import VIDEO_EXTENSIONS, FolderListing
 from .records import (
     INT64_MAX,
     INT64_MIN,
-    MissingField,
-    MissingMedia,
+    Dropped,
     Record,
     optional,
     optional_int,
@@ -57,35 +56,43 @@ def find_media(listing: FolderListing, info_path: Path, video_id: str) -> str | 
     return None
 
 
-def _top_comment(item) -> dict | None:
-    """A top-level comment as `{"text", "score", "author"}`; None for a reply or a malformed entry (a text or author
-    that is no string, likes that are no int64), which the caller counts."""
-    if not isinstance(item, dict) or item.get("parent", "root") != "root" or not isinstance(item.get("text"), str):
+LIVE = frozenset({"is_live", "is_upcoming", "post_live"})  # yt-dlp's live_status of a stream whose counts still move
+
+
+def _comment(item) -> dict | None:
+    """A comment as `{"text", "score", "author", "id", "reply"}` (a reply's `parent` is another comment's id, not
+    "root"); None for a malformed entry (a text, author or id that is no string, likes that are no int64), which
+    the caller counts."""
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
         return None
-    likes, author = item.get("like_count") or 0, item.get("author")
+    likes, author, comment_id = item.get("like_count") or 0, item.get("author"), item.get("id")
     if type(likes) is not int or not INT64_MIN <= likes <= INT64_MAX or not (author is None or type(author) is str):
         return None
-    return {"text": item["text"], "score": likes, "author": author}
+    if not (comment_id is None or type(comment_id) is str):
+        return None
+    reply = item.get("parent", "root") != "root"
+    return {"text": item["text"], "score": likes, "author": author, "id": comment_id, "reply": reply}
 
 
 def info_to_record(
     info: dict,
     info_path: Path,
     brand_channels=frozenset(),
-    require_media: bool = True,
     listing: FolderListing | None = None,
 ) -> Record:
-    """One video's record; `listing` (one per build) lists each folder of info files once for the media and
-    subtitle look-ups."""
+    """One video's record (its `media_path` None when no media file is beside it: the post filters come first, then
+    the media check); `listing` (one per build) lists each folder of info files once for the media and subtitle
+    look-ups."""
     listing = listing or FolderListing()
     video_id = require(info, "id", str)
+    if info.get("live_status") in LIVE or info.get("is_live") is True:
+        # its views, likes and comments are provisional (and its duration unknown) until the stream ends
+        raise Dropped("live stream", detail=str(info.get("live_status") or "is_live"))
     views = require_int(info, "view_count")
     likes = optional_int(info, "like_count")
     media_path = find_media(listing, info_path, video_id)
-    if media_path is None and require_media:
-        raise MissingMedia("media file not found", detail=f"no {video_id}.<ext> beside {info_path.name}")
     channel = optional(info, "channel", str) or optional(info, "uploader", str)
-    comments = [comment for c in optional(info, "comments", list) or [] if (comment := _top_comment(c)) is not None]
+    comments = [comment for c in optional(info, "comments", list) or [] if (comment := _comment(c)) is not None]
     language = optional(info, "language", str)
     return Record(
         key=f"youtube:{video_id}",

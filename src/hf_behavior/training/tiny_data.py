@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..quickstart import write_scene_video
+from ..synthetic_media import write_scene_video
 
 PALETTE = [(220, 30, 30), (30, 60, 220), (40, 180, 60), (240, 200, 40), (150, 40, 160), (20, 20, 20), (230, 230, 230)]
 TOPICS = ["sunrise yoga on the beach", "a tiny kitchen makeover", "street food in the old town", "training a puppy",

@@ -11,9 +11,12 @@ import ast
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:  # annotations only
+    import torch
 
 LISTING5_PROMPT = (
     "For the given image, write a one line caption and maximum 20 descriptive keywords, no more than that.\n"
@@ -102,6 +105,7 @@ class Captioner:
 
     def __init__(self, model_path: str, device: torch.device | str = "cpu", batch_size: int = 8,
                  max_new_tokens: int = 96, dtype: torch.dtype | None = None):
+        import torch  # here, not at import: `hf-behavior verbalize --help` needs neither torch nor transformers
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         device = torch.device(device)
@@ -124,6 +128,8 @@ class Captioner:
         ).to(self.model.device)
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
+        import torch
+
         with torch.inference_mode():
             output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         return self.processor.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)

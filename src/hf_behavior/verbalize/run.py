@@ -22,17 +22,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .asr import Transcriber, load_audio, scene_transcripts
-from .captions import MAX_KEYWORDS, Captioner
-from .colors import Segmenter, describe_colors
 from .keyframes import select_keyframes
 from .replay import load_heatmap, replay_per_scene
-from .scenes import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, detect_scenes, probe_video, read_frames, scaled_size
+
+if TYPE_CHECKING:  # annotations only: the stages' libraries are imported where they run (`verbalize --help` is instant)
+    import torch
+
+    from .asr import Transcriber
+    from .captions import Captioner
+    from .colors import Segmenter
 
 
 @dataclass
@@ -51,6 +54,8 @@ class VisualConfig:
 
 def discover_media(media_dir: str | Path) -> tuple[list[Path], dict[str, str]]:
     """Image and video files under ``media_dir`` (sorted), and the files skipped with the reason."""
+    from .scenes import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+
     media, skipped, seen = [], {}, {}
     for path in sorted(Path(media_dir).rglob("*")):
         suffix = path.suffix.lower()
@@ -89,6 +94,8 @@ def write_sidecar(out_dir: str | Path, sidecar: dict) -> Path:
 
 
 def new_record(path: Path) -> dict:
+    from .scenes import IMAGE_EXTENSIONS
+
     kind = "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
     return {
         "media_id": path.stem, "media_path": str(path.resolve()), "kind": kind, "status": "done", "error": None,
@@ -125,6 +132,8 @@ def per_record(stage: Callable[[dict], None], records: list[dict]) -> None:
 
 def analyse_visual(record: dict, config: VisualConfig) -> None:
     """Scenes with their keyframes (timestamps and PIL images in ``_keyframe_images``)."""
+    from .scenes import detect_scenes, probe_video, read_frames, scaled_size
+
     path = record["media_path"]
     if record["kind"] == "image":
         if Path(path).stat().st_size == 0:
@@ -160,6 +169,8 @@ def analyse_visual(record: dict, config: VisualConfig) -> None:
 
 
 def add_colors(records: list[dict], segmenter: Segmenter | None = None) -> None:
+    from .colors import describe_colors
+
     def colors(record: dict) -> None:
         for scene, images in zip(record["scenes"], record["_keyframe_images"]):
             scene.update(describe_colors(images, segmenter(images) if segmenter else None))
@@ -169,6 +180,8 @@ def add_colors(records: list[dict], segmenter: Segmenter | None = None) -> None:
 
 def add_captions(records: list[dict], captioner: Captioner) -> dict:
     """Caption every keyframe of the healthy records in shared batches; one caption + keywords per scene."""
+    from .captions import MAX_KEYWORDS
+
     served = ok(records)
     images = [image for record in served for scene_images in record["_keyframe_images"] for image in scene_images]
     counts = {"answers": len(images), "unparsed": 0}
@@ -195,6 +208,8 @@ def add_captions(records: list[dict], captioner: Captioner) -> dict:
 
 def add_asr(records: list[dict], transcriber: Transcriber | None) -> None:
     """Whole-media transcript and per-scene text; media without an audio track keep ``asr: null``."""
+    from .asr import load_audio, scene_transcripts
+
     for record in ok(records):
         record["asr"] = None
         for scene in record["scenes"]:
@@ -304,6 +319,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_models(args: argparse.Namespace, device: torch.device) -> Models:
+    import torch
+
+    from .asr import Transcriber
+    from .captions import Captioner
+    from .colors import Segmenter
+
     dtype = torch.bfloat16 if device.type == "cuda" else None
     return Models(
         captioner=Captioner(args.captioner, device=device, batch_size=args.caption_batch_size,
@@ -337,6 +358,7 @@ def format_summary(summary: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch  # here, not at import: `hf-behavior verbalize --help` needs neither torch nor transformers
     from accelerate import PartialState
 
     if not Path(args.media_dir).is_dir():  # before any process group or model

@@ -17,18 +17,20 @@ LAVIS' `[DEC]`), the Vicuna chat template, and image/video processors that prepr
 AutoModelForCausalLM + AutoProcessor.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import math
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from safetensors.torch import load_file
+if TYPE_CHECKING:  # torch and the model are imported where they are used: `convert-llama-vid --help` needs neither
+    import torch
 
-from .configuration_behavior_llava import BehaviorLlavaConfig
-from .modeling_behavior_llava import BehaviorLlavaForCausalLM
+    from .configuration_behavior_llava import BehaviorLlavaConfig
+    from .modeling_behavior_llava import BehaviorLlavaForCausalLM
 
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -66,6 +68,9 @@ SKIPPED_SOURCE = re.compile(r"(embeddings\.position_ids$|rotary_emb\.inv_freq$)"
 
 def load_state_dict_files(folder: Path) -> dict[str, torch.Tensor]:
     """All weights of a checkpoint folder: safetensors shards if any, else `.bin` shards (weights_only)."""
+    import torch
+    from safetensors.torch import load_file
+
     shards = sorted(folder.glob("*.safetensors"))
     if shards:
         return {key: value for shard in shards for key, value in load_file(shard).items()}
@@ -79,6 +84,8 @@ def load_state_dict_files(folder: Path) -> dict[str, torch.Tensor]:
 
 
 def load_eva_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    import torch
+
     if not path.is_file():
         raise FileNotFoundError(f"EVA vision tower weights not found: {path}")
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -88,6 +95,9 @@ def load_eva_state_dict(path: Path) -> dict[str, torch.Tensor]:
 def interpolate_pos_embed(pos_embed: torch.Tensor, grid_side: int) -> torch.Tensor:
     """[1, 1 + n*n, D] -> [1, 1 + grid_side**2, D] exactly as the original's `interpolate_pos_embed` at load time
     (eva_vit.py): the CLS position kept, the patch grid resized bicubically (align_corners=False) in float32."""
+    import torch
+    import torch.nn.functional as F
+
     pos_embed = pos_embed.float()
     old_side = math.isqrt(pos_embed.shape[-2] - 1)
     if old_side == grid_side:
@@ -103,6 +113,8 @@ def map_eva_keys(
 ) -> tuple[dict[str, torch.Tensor], list[str]]:
     """LAVIS EVA-ViT keys -> Blip2VisionModel keys (qkv bias = [q_bias, 0, v_bias]); returns (mapped, unmapped).
     `grid_side`: the patch grid the tower runs at (`pos_embed` interpolated to it)."""
+    import torch
+
     target, unmapped = {}, []
     prefix = "model.vision_tower."
     for key, value in eva.items():
@@ -210,6 +222,8 @@ def build_config(
 ) -> BehaviorLlavaConfig:
     """Our config from LLaMA-VID's config.json plus the shapes of the weights (head counts are not stored).
     `image_size`: what the tower runs at (default: the size of its `pos_embed`)."""
+    from .configuration_behavior_llava import BehaviorLlavaConfig
+
     vision_width = eva["cls_token"].shape[-1]
     patch = eva["patch_embed.proj.weight"].shape[-1]
     depth = min(EVA_DEPTH, 1 + max(int(m.group(1)) for k in eva if (m := re.match(r"^blocks\.(\d+)\.", k))))
@@ -285,6 +299,8 @@ def convert_llama_vid_checkpoint(
 
     The tower runs at the original's image size (`image_size`, else the checkpoint's `image_processor` setting),
     with `pos_embed` interpolated to it as the original does when it loads the tower."""
+    from .modeling_behavior_llava import BehaviorLlavaForCausalLM
+
     folder = Path(checkpoint_dir)
     original = read_original_config(folder)
     state = load_state_dict_files(folder)
@@ -411,6 +427,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     model = convert_llama_vid_checkpoint(
         args.checkpoint, args.vision_tower, args.vision_heads, args.qformer_heads, args.image_size
     )

@@ -77,9 +77,9 @@ def load_video_frames(
     try:
         frames, indices, native_fps = _decode_with_decord(path, sampling, num_threads)
     except Exception as decord_error:  # noqa: BLE001  (decord's own DECORDError derives from Exception)
-        # decord is missing where it has no wheel (e.g. ARM Linux), and it rejects some valid streams (a 72x48
-        # MPEG-4 clip: "The size must exactly match"); PyAV (FFmpeg, as decord) decodes the same frames, so a file
-        # fails only if both decoders fail.
+        # decord (installed as the decord2 wheels) is missing where it has no wheel, and a decord may reject a valid
+        # stream (decord 0.6 refused a 72x48 MPEG-4 clip: "The size must exactly match"); PyAV (FFmpeg, as decord)
+        # decodes the same frames, so a file fails only if both decoders fail.
         import av
 
         try:
