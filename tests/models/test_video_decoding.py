@@ -18,7 +18,7 @@ def test_odd_sized_stream_decodes_with_decord_as_with_pyav(tmp_path):
     means = frames.reshape(6, -1, 3).mean(axis=1)
     for second, mean in enumerate(means):
         assert np.abs(mean - SCENE_COLOURS[second // 2]).max() < 12
-    pyav_frames, _, _ = _decode_with_pyav(path, 1.0, None, 300)
+    pyav_frames, _, _ = _decode_with_pyav(path, {"fps": 1.0, "num_frames": None, "max_frames": 300})
     assert np.array_equal(frames, pyav_frames)
 
 
