@@ -19,6 +19,7 @@ from transformers import (
 from .models.behavior_llava import (
     BehaviorLlavaConfig,
     BehaviorLlavaForCausalLM,
+    BehaviorLlavaForConditionalGeneration,
     BehaviorLlavaModel,
     BehaviorLlavaProcessor,
     BehaviorLlavaVideoProcessor,
@@ -38,6 +39,7 @@ __all__ = [
     "BehaviorSimulationPipeline",
     "BehaviorLlavaConfig",
     "BehaviorLlavaForCausalLM",
+    "BehaviorLlavaForConditionalGeneration",
     "BehaviorLlavaModel",
     "BehaviorLlavaProcessor",
     "BehaviorLlavaVideoProcessor",

@@ -131,10 +131,10 @@ def test_video_tokens_are_frame_major_context_then_content(tiny):
     with torch.no_grad():
         tokens = model(**inputs).video_hidden_states.view(3, 2, -1)  # [frame, (context, content), hidden]
         per_frame = [
-            model.model.get_media_features(
-                inputs["pixel_values_videos"][i : i + 1], [1], True, inputs["qformer_input_ids"],
+            model.model.get_video_features(
+                inputs["pixel_values_videos"][i : i + 1], [1], inputs["qformer_input_ids"],
                 inputs["qformer_attention_mask"], torch.tensor([0]),
-            )
+            ).pooler_output[0]
             for i in range(3)
         ]
     for i in range(3):

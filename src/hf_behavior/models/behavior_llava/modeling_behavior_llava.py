@@ -21,8 +21,9 @@ from transformers import (
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
-from transformers.modeling_outputs import ModelOutput
+from transformers.modeling_outputs import BaseModelOutputWithPooling, ModelOutput
 from transformers.modeling_utils import slice_logits_to_keep
+from transformers.utils.generic import can_return_tuple
 
 from .configuration_behavior_llava import BehaviorLlavaConfig, slow_frame_mask
 
@@ -80,7 +81,9 @@ class BehaviorLlavaPreTrainedModel(PreTrainedModel):
     _skip_keys_device_placement = ["past_key_values"]
     _supports_flash_attn = True
     _supports_sdpa = True
+    _supports_flex_attn = True
     _supports_attention_backend = True
+    _can_compile_fullgraph = True
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Map every Auto class we support in `auto_map`, so `trust_remote_code=True` loads without hf_behavior."""
@@ -145,30 +148,108 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
         outputs = self.vision_tower(pixel_values=pixel_values, output_hidden_states=True)
         return outputs.hidden_states[self.config.vision_feature_layer]
 
-    def get_media_features(
+    def get_image_features(
         self,
-        pixel_values: torch.Tensor,
-        frame_counts: list[int],
-        is_video: bool,
+        pixel_values: torch.FloatTensor,
         qformer_input_ids: torch.LongTensor | None = None,
         qformer_attention_mask: torch.LongTensor | None = None,
-        media_sample_index: torch.LongTensor | None = None,
-    ) -> torch.Tensor:
-        """All visual tokens of the given images or videos, concatenated in order: [total tokens, text width]."""
+        image_sample_index: torch.LongTensor | None = None,
+    ) -> BaseModelOutputWithPooling:
+        """`pooler_output`: one [tokens, text width] tensor per image. `image_sample_index`: the batch row of each
+        image, whose Q-Former instruction it is paired with (default: row 0, i.e. a single prompt)."""
+        frame_counts = [1] * pixel_values.shape[0]
+        return self._media_features(
+            pixel_values, frame_counts, False, qformer_input_ids, qformer_attention_mask, image_sample_index
+        )
+
+    def get_video_features(
+        self,
+        pixel_values_videos: torch.FloatTensor,
+        video_frame_counts: torch.LongTensor | list[int],
+        qformer_input_ids: torch.LongTensor | None = None,
+        qformer_attention_mask: torch.LongTensor | None = None,
+        video_sample_index: torch.LongTensor | None = None,
+    ) -> BaseModelOutputWithPooling:
+        """`pooler_output`: one [tokens, text width] tensor per video, its frames' tokens frame-major."""
+        frame_counts = [int(count) for count in video_frame_counts]
+        if pixel_values_videos.shape[0] != sum(frame_counts):
+            raise ValueError(
+                f"got {pixel_values_videos.shape[0]} video frames but the frame counts add up to {sum(frame_counts)}."
+            )
+        return self._media_features(
+            pixel_values_videos, frame_counts, True, qformer_input_ids, qformer_attention_mask, video_sample_index
+        )
+
+    def get_placeholder_mask(
+        self,
+        input_ids: torch.LongTensor,
+        inputs_embeds: torch.FloatTensor,
+        image_features: torch.FloatTensor | None = None,
+        video_features: torch.FloatTensor | None = None,
+    ) -> tuple[torch.BoolTensor, torch.BoolTensor]:
+        """[batch, seq, 1] masks of the `<image>` and `<video>` positions, checked against the given features."""
+        masks = []
+        for token_id, features, kind in (
+            (self.config.image_token_id, image_features, "image"),
+            (self.config.video_token_id, video_features, "video"),
+        ):
+            mask = input_ids == token_id
+            if features is not None and int(mask.sum()) != features.shape[0]:
+                raise ValueError(
+                    f"input_ids has {int(mask.sum())} <{kind}> placeholder tokens but the {kind} features are "
+                    f"{features.shape[0]} tokens."
+                )
+            masks.append(mask.unsqueeze(-1).to(inputs_embeds.device))
+        return masks[0], masks[1]
+
+    def media_sample_index(
+        self, input_ids: torch.LongTensor, frame_counts: list[int], is_video: bool
+    ) -> torch.LongTensor:
+        """The batch row of each image or video: media fill the placeholder positions in row-major order."""
+        kind = "video" if is_video else "image"
+        mask = input_ids == (self.config.video_token_id if is_video else self.config.image_token_id)
+        tokens_per_media = [self.config.num_visual_tokens(count, is_video) for count in frame_counts]
+        if int(mask.sum()) != sum(tokens_per_media):
+            raise ValueError(
+                f"{len(frame_counts)} {kind}(s) need {sum(tokens_per_media)} <{kind}> placeholder tokens but input_ids "
+                f"has {int(mask.sum())}: expand each <{kind}> with BehaviorLlavaProcessor (or "
+                f"config.num_visual_tokens) and pass one {kind} per placeholder."
+            )
+        row_ends = mask.sum(dim=1).cumsum(0)
+        media_ends = torch.as_tensor(tokens_per_media, device=row_ends.device).cumsum(0)
+        return torch.searchsorted(row_ends, media_ends)
+
+    def _media_features(
+        self, pixel_values, frame_counts, is_video, qformer_input_ids, qformer_attention_mask, media_sample_index
+    ) -> BaseModelOutputWithPooling:
         pixel_values = pixel_values.to(self.vision_tower.dtype)
         features = self.get_vision_features(pixel_values)
         patches = features[:, 1:] if self.config.vision_feature_select_strategy == "default" else features
         if self.config.video_representation != "llama_vid":
-            return self._pooled_tokens(patches, frame_counts, is_video)
+            tokens = self._pooled_tokens(patches, frame_counts, is_video)
+        else:
+            if media_sample_index is None:
+                media_sample_index = torch.zeros(len(frame_counts), dtype=torch.long, device=features.device)
+            tokens = self._llama_vid_tokens(
+                features, patches, frame_counts, qformer_input_ids, qformer_attention_mask, media_sample_index
+            )
+        tokens_per_media = [self.config.num_visual_tokens(count, is_video) for count in frame_counts]
+        return BaseModelOutputWithPooling(last_hidden_state=features, pooler_output=tokens.split(tokens_per_media))
 
+    def _llama_vid_tokens(
+        self, features, patches, frame_counts, qformer_input_ids, qformer_attention_mask, media_sample_index
+    ) -> torch.Tensor:
+        """Context + content tokens of every frame, frame-major: [total tokens, text width]."""
         if qformer_input_ids is None:
             raise ValueError(
                 "video_representation='llama_vid' needs the instruction text for the Q-Former: pass qformer_input_ids "
                 "and qformer_attention_mask (BehaviorLlavaProcessor returns them)."
             )
+        if qformer_attention_mask is None:
+            qformer_attention_mask = torch.ones_like(qformer_input_ids)
         # Every frame of a media item is paired with the instruction of the sample it belongs to.
-        frame_sample_index = media_sample_index.repeat_interleave(
-            torch.as_tensor(frame_counts, device=media_sample_index.device)
+        frame_sample_index = media_sample_index.to(qformer_input_ids.device).repeat_interleave(
+            torch.as_tensor(frame_counts, device=qformer_input_ids.device)
         )
         text_ids = qformer_input_ids[frame_sample_index]
         text_mask = qformer_attention_mask[frame_sample_index]
@@ -210,6 +291,7 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
         frames = [slow[i] if flag else fast[i] for i, flag in enumerate(is_slow)]
         return self.content_projector(torch.cat(frames, dim=0))
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -244,17 +326,24 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
             inputs_embeds = self.get_input_embeddings()(text_ids)
 
         if pixel_values is not None:
-            image_features, inputs_embeds = self._splice(
-                input_ids, inputs_embeds, pixel_values, [1] * pixel_values.shape[0], False, qformer_input_ids,
-                qformer_attention_mask,
-            )
+            sample_index = self.media_sample_index(input_ids, [1] * pixel_values.shape[0], is_video=False)
+            image_features = self.get_image_features(
+                pixel_values, qformer_input_ids, qformer_attention_mask, sample_index
+            ).pooler_output
+            image_features = torch.cat(image_features).to(inputs_embeds.device, inputs_embeds.dtype)
+            image_mask, _ = self.get_placeholder_mask(input_ids, inputs_embeds, image_features=image_features)
+            inputs_embeds = inputs_embeds.masked_scatter(image_mask, image_features)
         if pixel_values_videos is not None:
             if video_frame_counts is None:
                 raise ValueError("pixel_values_videos needs video_frame_counts (frames per video).")
-            video_features, inputs_embeds = self._splice(
-                input_ids, inputs_embeds, pixel_values_videos, [int(c) for c in video_frame_counts], True,
-                qformer_input_ids, qformer_attention_mask,
-            )
+            frame_counts = [int(count) for count in video_frame_counts]
+            sample_index = self.media_sample_index(input_ids, frame_counts, is_video=True)
+            video_features = self.get_video_features(
+                pixel_values_videos, frame_counts, qformer_input_ids, qformer_attention_mask, sample_index
+            ).pooler_output
+            video_features = torch.cat(video_features).to(inputs_embeds.device, inputs_embeds.dtype)
+            _, video_mask = self.get_placeholder_mask(input_ids, inputs_embeds, video_features=video_features)
+            inputs_embeds = inputs_embeds.masked_scatter(video_mask, video_features)
 
         outputs = self.language_model(
             attention_mask=attention_mask,
@@ -273,28 +362,6 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
             video_hidden_states=video_features,
         )
 
-    def _splice(self, input_ids, inputs_embeds, pixel_values, frame_counts, is_video, qformer_ids, qformer_mask):
-        """Encode the media and write their tokens over the placeholder positions; returns (features, embeds)."""
-        kind = "video" if is_video else "image"
-        token_id = self.config.video_token_id if is_video else self.config.image_token_id
-        mask = input_ids == token_id
-        tokens_per_media = [self.config.num_visual_tokens(count, is_video) for count in frame_counts]
-        if int(mask.sum()) != sum(tokens_per_media):
-            raise ValueError(
-                f"{len(frame_counts)} {kind}(s) need {sum(tokens_per_media)} <{kind}> placeholder tokens but input_ids "
-                f"has {int(mask.sum())}: expand each <{kind}> with BehaviorLlavaProcessor (or "
-                f"config.num_visual_tokens) and pass one {kind} per placeholder."
-            )
-        if pixel_values.shape[0] != sum(frame_counts):
-            raise ValueError(
-                f"got {pixel_values.shape[0]} {kind} frames but the frame counts add up to {sum(frame_counts)}."
-            )
-        sample_index = _media_sample_index(mask, tokens_per_media)
-        features = self.get_media_features(
-            pixel_values, frame_counts, is_video, qformer_ids, qformer_mask, sample_index
-        ).to(inputs_embeds.device, inputs_embeds.dtype)
-        return features, inputs_embeds.masked_scatter(mask.unsqueeze(-1), features)
-
 
 def _placeholder_mask(input_ids: torch.LongTensor, config: BehaviorLlavaConfig) -> torch.BoolTensor:
     return (input_ids == config.image_token_id) | (input_ids == config.video_token_id)
@@ -308,15 +375,9 @@ def _avg_pool_patches(patches: torch.Tensor, kernel: int) -> torch.Tensor:
     return F.avg_pool2d(grid, kernel_size=kernel, stride=kernel).flatten(2).transpose(1, 2)
 
 
-def _media_sample_index(placeholder_mask: torch.Tensor, tokens_per_media: list[int]) -> torch.LongTensor:
-    """Which batch row each media item sits in: media fill the placeholder positions in row-major order."""
-    row_ends = placeholder_mask.sum(dim=1).cumsum(0)
-    media_ends = torch.as_tensor(tokens_per_media, device=row_ends.device).cumsum(0)
-    return torch.searchsorted(row_ends, media_ends)
-
-
 class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
     _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+    _tp_plan = {"lm_head": "colwise_gather_output"}
 
     def __init__(self, config: BehaviorLlavaConfig):
         super().__init__(config)
@@ -334,6 +395,45 @@ class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
     def get_output_embeddings(self):
         return self.lm_head
 
+    def _expand_inputs_for_generation(self, expand_size=1, is_encoder_decoder=False, input_ids=None, **model_kwargs):
+        """Give every copy of a prompt (beams, `num_return_sequences`) that prompt's whole media.
+
+        Generation repeats each tensor row by row, which suits per-sample inputs but not our media, flat over frames:
+        frames 0,1,2 of one video would become 0,0,1,1,2,2. Media are regrouped per sample and repeated per copy.
+        """
+        media = {}
+        if expand_size > 1 and input_ids is not None:
+            media = self._expand_media(input_ids, expand_size, model_kwargs)
+        input_ids, model_kwargs = super()._expand_inputs_for_generation(
+            expand_size=expand_size, is_encoder_decoder=is_encoder_decoder, input_ids=input_ids, **model_kwargs
+        )
+        model_kwargs.update(media)
+        return input_ids, model_kwargs
+
+    def _expand_media(self, input_ids: torch.LongTensor, expand_size: int, model_kwargs: dict) -> dict:
+        """Pops the media inputs from `model_kwargs`; returns them with each sample's media repeated `expand_size` times."""
+        media = {}
+        for key, is_video in (("pixel_values", False), ("pixel_values_videos", True)):
+            pixels = model_kwargs.pop(key, None)
+            if pixels is None:
+                continue
+            counts = model_kwargs.pop("video_frame_counts", None) if is_video else [1] * pixels.shape[0]
+            if counts is None:
+                raise ValueError("pixel_values_videos needs video_frame_counts (frames per video).")
+            counts = torch.as_tensor(counts, dtype=torch.long, device=pixels.device)
+            sample_index = self.model.media_sample_index(input_ids, counts.tolist(), is_video).to(pixels.device)
+            media_per_sample = torch.bincount(sample_index, minlength=input_ids.shape[0]).tolist()
+            media_order = torch.cat(
+                [group.repeat(expand_size) for group in torch.arange(len(counts), device=pixels.device).split(media_per_sample)]
+            )
+            starts = counts.cumsum(0) - counts
+            frame_index = torch.cat([torch.arange(starts[m], starts[m] + counts[m]) for m in media_order.tolist()])
+            media[key] = pixels[frame_index.to(pixels.device)]
+            if is_video:
+                media["video_frame_counts"] = counts[media_order]
+        return media
+
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -418,8 +518,16 @@ def _last_token_states(hidden_states: torch.Tensor, attention_mask: torch.Tensor
     return hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), last]
 
 
+# transformers' name for a VLM with an LM head, for users who look for it.
+BehaviorLlavaForConditionalGeneration = BehaviorLlavaForCausalLM
+
 BehaviorLlavaConfig.register_for_auto_class()
 BehaviorLlavaModel.register_for_auto_class("AutoModel")
 BehaviorLlavaForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 
-__all__ = ["BehaviorLlavaModel", "BehaviorLlavaForCausalLM", "BehaviorLlavaPreTrainedModel"]
+__all__ = [
+    "BehaviorLlavaModel",
+    "BehaviorLlavaForCausalLM",
+    "BehaviorLlavaForConditionalGeneration",
+    "BehaviorLlavaPreTrainedModel",
+]
