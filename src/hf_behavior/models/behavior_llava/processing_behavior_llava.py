@@ -90,7 +90,15 @@ class BehaviorLlavaProcessor(ProcessorMixin):
 
     @property
     def model_input_names(self) -> list[str]:
-        return super().model_input_names + ["qformer_input_ids", "qformer_attention_mask"]
+        """What `__call__` returns for the model: the LLM tokenizer's, the media processors' and the Q-Former's
+        inputs (the Q-Former tokenizer's own names would add duplicates and token_type_ids, never returned)."""
+        names = (
+            self.tokenizer.model_input_names
+            + self.image_processor.model_input_names
+            + self.video_processor.model_input_names
+            + ["qformer_input_ids", "qformer_attention_mask"]
+        )
+        return list(dict.fromkeys(names))
 
     @property
     def num_patches(self) -> int:

@@ -7,12 +7,14 @@ videos of different lengths without padding frames.
 """
 
 
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from huggingface_hub.utils import httpx
 from transformers import BatchFeature
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from transformers.processing_utils import VideosKwargs
@@ -49,42 +51,50 @@ def load_video_frames(
     max_frames: int = 300,
     num_threads: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Decode the sampled frames of a video file with decord (else PyAV): (uint8 [T, H, W, 3], timestamps in s [T])."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"video file not found: {path}")
-    if path.stat().st_size == 0:
-        raise ValueError(f"video file is empty (0 bytes): {path}")
+    """Decode the sampled frames of a video file or http(s) URL with decord (else PyAV): (uint8 [T, H, W, 3],
+    timestamps in s [T]). A URL is fetched into memory, as transformers' `load_video` does."""
+    if isinstance(path, str) and path.startswith(("http://", "https://")):
+        response = httpx.get(path, follow_redirects=True)
+        response.raise_for_status()
+        source = io.BytesIO(response.content)
+    else:
+        path = source = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"video file not found: {path}")
+        if path.stat().st_size == 0:
+            raise ValueError(f"video file is empty (0 bytes): {path}")
     try:
-        frames, indices, native_fps = _decode_with_decord(path, fps, num_frames, max_frames, num_threads)
+        frames, indices, native_fps = _decode_with_decord(source, fps, num_frames, max_frames, num_threads)
     except Exception as decord_error:  # noqa: BLE001  (decord's own DECORDError derives from Exception)
         # decord is missing where it has no wheel (e.g. ARM Linux), and it rejects some valid streams (a 72x48
         # MPEG-4 clip: "The size must exactly match"); PyAV (FFmpeg, as decord) decodes the same frames, so a file
         # fails only if both decoders fail.
         import av
 
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
         try:
-            frames, indices, native_fps = _decode_with_pyav(path, fps, num_frames, max_frames)
+            frames, indices, native_fps = _decode_with_pyav(source, fps, num_frames, max_frames)
         except (av.error.FFmpegError, ValueError) as error:
             raise ValueError(f"cannot decode video {path}: {decord_error} (PyAV: {error})") from error
     timestamps = indices / native_fps if native_fps > 0 else indices.astype(float)
     return frames, timestamps.astype(np.float64)
 
 
-def _decode_with_decord(path: Path, fps, num_frames, max_frames, num_threads) -> tuple[np.ndarray, np.ndarray, float]:
+def _decode_with_decord(source: Path | io.BytesIO, fps, num_frames, max_frames, num_threads) -> tuple[np.ndarray, np.ndarray, float]:
     from decord import VideoReader, cpu
 
-    reader = VideoReader(str(path), ctx=cpu(0), num_threads=num_threads)
+    reader = VideoReader(source if isinstance(source, io.BytesIO) else str(source), ctx=cpu(0), num_threads=num_threads)
     native_fps = float(reader.get_avg_fps())
     indices = sample_frame_indices(len(reader), native_fps, fps, num_frames, max_frames)
     return reader.get_batch(indices.tolist()).asnumpy(), indices, native_fps
 
 
-def _decode_with_pyav(path: Path, fps, num_frames, max_frames) -> tuple[np.ndarray, np.ndarray, float]:
+def _decode_with_pyav(source: Path | io.BytesIO, fps, num_frames, max_frames) -> tuple[np.ndarray, np.ndarray, float]:
     """The same sampled frames as the decord path, decoding the stream once from the start."""
     import av
 
-    with av.open(str(path)) as container:
+    with av.open(source if isinstance(source, io.BytesIO) else str(source)) as container:
         stream = container.streams.video[0]
         total = stream.frames or sum(1 for packet in container.demux(stream) if packet.size)
         native_fps = float(stream.average_rate or 0)
