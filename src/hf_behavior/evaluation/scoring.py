@@ -1,8 +1,10 @@
 """Teacher-forced scoring of assistant continuations: label log-probabilities and comment-span perplexity.
 
 A prompt (a chat conversation with media) is rendered with the processor's chat template and generation prompt; the
-continuation is a list of `(text, scored)` segments appended after it, each tokenized on its own, so a scored span
-maps to exactly the tokens a hand computation would take. Rows are right-padded into one forward pass.
+continuation is a list of `(text, scored)` segments appended after it. Prompt and continuation are tokenized as one
+text, as the model reads them, and the scored tokens are those whose characters overlap a scored segment: a text
+tokenized alone may differ (LLaMA's SentencePiece gives " amusement" alone a leading '▁' token it does not have
+after "ASSISTANT:"). Rows are right-padded into one forward pass.
 """
 
 from __future__ import annotations
@@ -61,15 +63,14 @@ def continuation_logprobs(
         raise ValueError(f"{len(conversations)} conversations but {len(continuations)} continuations")
     tokenizer = processor.tokenizer
     batch = encode_prompts(processor, conversations)
+    prompt_texts = processor.apply_chat_template(list(conversations), add_generation_prompt=True, tokenize=False)
     rows, scored_masks = [], []
-    for prompt_ids, prompt_mask, segments in zip(batch["input_ids"], batch["attention_mask"], continuations):
-        ids, scored = prompt_ids[prompt_mask.bool()].tolist(), [False] * int(prompt_mask.sum())
-        for text, is_scored in segments:
-            piece = tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
-            ids += piece
-            scored += [is_scored] * len(piece)
-        rows.append(ids)
-        scored_masks.append(scored)
+    for prompt_ids, prompt_mask, prompt_text, segments in zip(
+        batch["input_ids"], batch["attention_mask"], prompt_texts, continuations
+    ):
+        ids, scored = continuation_tokens(tokenizer, prompt_text, segments)
+        rows.append(prompt_ids[prompt_mask.bool()].tolist() + ids)
+        scored_masks.append([False] * int(prompt_mask.sum()) + scored)
 
     length = max(len(ids) for ids in rows)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -90,6 +91,30 @@ def continuation_logprobs(
     token_logprobs = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1).cpu()
     target_scored = scored[:, 1:]
     return [token_logprobs[i][target_scored[i]] for i in range(len(rows))]
+
+
+def continuation_tokens(tokenizer, prompt_text: str, segments: Sequence[Segment]) -> tuple[list[int], list[bool]]:
+    """The continuation's tokens in the joint tokenization of prompt + continuation, and which of them are scored
+    (their characters overlap a scored segment)."""
+    text, spans = prompt_text, []
+    for piece, is_scored in segments:
+        if is_scored:
+            spans.append((len(text), len(text) + len(piece)))
+        text += piece
+    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids, scored = [], []
+    for token_id, (start, end) in zip(encoding["input_ids"], encoding["offset_mapping"]):
+        if end <= len(prompt_text):
+            continue
+        if start < len(prompt_text):
+            raise ValueError(
+                f"the continuation {text[len(prompt_text):][:40]!r} merges with the end of the prompt into one token "
+                f"({tokenizer.convert_ids_to_tokens(token_id)!r}), so it cannot be scored apart from the prompt: "
+                "start the continuation at a token boundary (e.g. with a space)."
+            )
+        ids.append(token_id)
+        scored.append(any(start < span_end and end > span_start for span_start, span_end in spans))
+    return ids, scored
 
 
 @torch.no_grad()
