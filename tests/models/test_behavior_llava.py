@@ -102,9 +102,10 @@ def test_slowfast_and_pool_follow_their_formulas(num_frames, stride):
     "overrides",
     [{}, {"compress": "grid:2"}, {"video_representation": "slowfast", "slowfast_stride": 2}, {"video_representation": "pool"}],
 )
-def test_mixed_batch_image_video_text_only(overrides):
+@pytest.mark.parametrize("tokenizer", ["bpe", "sentencepiece"])
+def test_mixed_batch_image_video_text_only(overrides, tokenizer):
     """An image, a 3-frame video and a text-only sample in one batch; the spliced token counts match the formulas."""
-    model, processor = build_tiny_model_and_processor(seed=1, **overrides)
+    model, processor = build_tiny_model_and_processor(seed=1, tokenizer=tokenizer, **overrides)
     config = model.config
     conversations = [
         user({"type": "image", "image": frames(1)[0]}, text("What is shown?")),

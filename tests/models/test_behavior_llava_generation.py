@@ -7,9 +7,9 @@ import torch
 from hf_behavior.tiny import build_tiny_model_and_processor
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    model, processor = build_tiny_model_and_processor(seed=5)
+@pytest.fixture(scope="module", params=["bpe", "sentencepiece"])
+def tiny(request):
+    model, processor = build_tiny_model_and_processor(seed=5, tokenizer=request.param)
     # Sharpen the context attention so that frames in the wrong order or from the wrong prompt change the logits.
     for projector in (model.model.context_query_projector, model.model.context_key_projector):
         torch.nn.init.normal_(projector.weight, std=1.0)
