@@ -110,3 +110,16 @@ def test_max_length_cuts_text_and_drops_samples_whose_media_would_be_cut(process
     assert collator.skipped == {"media past max_length": 1}
     image_tokens = (batch["input_ids"][1] == processor.image_token_id).sum()
     assert image_tokens == processor.num_visual_tokens(1) and batch["pixel_values"].shape[0] == 1
+
+
+def test_blift_template_answer_is_exactly_what_trains(processor, media):
+    """A behaviour record's Listing-1 chat (data.templates): the trained tokens decode to the answer, with either
+    tokenizer family (multi-line text, numbers, quotes)."""
+    from hf_behavior.data import templates
+
+    from data.test_templates import LISTING1_ANSWER, known_record  # tests/ is on sys.path (rootdir conftest)
+
+    messages = templates.behavior_messages(known_record(media_path=str(media / "cuts.mp4")))
+    batch = BehaviorLlavaCollator(processor)([{"id": "blift", "messages": messages}])
+    (run,) = trained_runs(batch["input_ids"][0], batch["labels"][0])
+    assert processor.tokenizer.decode(run).strip() == LISTING1_ANSWER + processor.tokenizer.eos_token
