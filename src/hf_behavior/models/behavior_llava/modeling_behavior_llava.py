@@ -143,25 +143,26 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
     def set_input_embeddings(self, value):
         self.language_model.set_input_embeddings(value)
 
-    def get_vision_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """[frames, tokens, vision width]: the chosen hidden state, before any post-layernorm, CLS kept."""
-        outputs = self.vision_tower(pixel_values=pixel_values, output_hidden_states=True)
-        return outputs.hidden_states[self.config.vision_feature_layer]
-
+    @can_return_tuple
     def get_image_features(
         self,
         pixel_values: torch.FloatTensor,
         qformer_input_ids: torch.LongTensor | None = None,
         qformer_attention_mask: torch.LongTensor | None = None,
         image_sample_index: torch.LongTensor | None = None,
+        **kwargs,
     ) -> BaseModelOutputWithPooling:
-        """`pooler_output`: one [tokens, text width] tensor per image. `image_sample_index`: the batch row of each
-        image, whose Q-Former instruction it is paired with (default: row 0, i.e. a single prompt)."""
+        """The vision tower's output with `pooler_output` = one [tokens, text width] tensor per image.
+
+        `image_sample_index`: the batch row of each image, whose Q-Former instruction it is paired with (default: row
+        0, a single prompt). `kwargs`: `output_hidden_states` / `output_attentions` of the vision tower.
+        """
         frame_counts = [1] * pixel_values.shape[0]
         return self._media_features(
-            pixel_values, frame_counts, False, qformer_input_ids, qformer_attention_mask, image_sample_index
+            pixel_values, frame_counts, False, qformer_input_ids, qformer_attention_mask, image_sample_index, **kwargs
         )
 
+    @can_return_tuple
     def get_video_features(
         self,
         pixel_values_videos: torch.FloatTensor,
@@ -169,15 +170,17 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
         qformer_input_ids: torch.LongTensor | None = None,
         qformer_attention_mask: torch.LongTensor | None = None,
         video_sample_index: torch.LongTensor | None = None,
+        **kwargs,
     ) -> BaseModelOutputWithPooling:
-        """`pooler_output`: one [tokens, text width] tensor per video, its frames' tokens frame-major."""
+        """As `get_image_features`, per video: `pooler_output` holds each video's tokens, frame-major."""
         frame_counts = [int(count) for count in video_frame_counts]
         if pixel_values_videos.shape[0] != sum(frame_counts):
             raise ValueError(
                 f"got {pixel_values_videos.shape[0]} video frames but the frame counts add up to {sum(frame_counts)}."
             )
         return self._media_features(
-            pixel_values_videos, frame_counts, True, qformer_input_ids, qformer_attention_mask, video_sample_index
+            pixel_values_videos, frame_counts, True, qformer_input_ids, qformer_attention_mask, video_sample_index,
+            **kwargs,
         )
 
     def get_placeholder_mask(
@@ -220,10 +223,12 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
         return torch.searchsorted(row_ends, media_ends)
 
     def _media_features(
-        self, pixel_values, frame_counts, is_video, qformer_input_ids, qformer_attention_mask, media_sample_index
+        self, pixel_values, frame_counts, is_video, qformer_input_ids, qformer_attention_mask, media_sample_index,
+        output_hidden_states: bool | None = None, **vision_kwargs,
     ) -> BaseModelOutputWithPooling:
         pixel_values = pixel_values.to(self.vision_tower.dtype)
-        features = self.get_vision_features(pixel_values)
+        vision = self.vision_tower(pixel_values=pixel_values, output_hidden_states=True, **vision_kwargs)
+        features = vision.hidden_states[self.config.vision_feature_layer]  # before any post-layernorm, CLS kept
         patches = features[:, 1:] if self.config.vision_feature_select_strategy == "default" else features
         if self.config.video_representation != "llama_vid":
             tokens = self._pooled_tokens(patches, frame_counts, is_video)
@@ -234,7 +239,14 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
                 features, patches, frame_counts, qformer_input_ids, qformer_attention_mask, media_sample_index
             )
         tokens_per_media = [self.config.num_visual_tokens(count, is_video) for count in frame_counts]
-        return BaseModelOutputWithPooling(last_hidden_state=features, pooler_output=tokens.split(tokens_per_media))
+        if output_hidden_states is None:
+            output_hidden_states = self.vision_tower.config.output_hidden_states
+        return BaseModelOutputWithPooling(
+            last_hidden_state=vision.last_hidden_state,
+            pooler_output=tokens.split(tokens_per_media),
+            hidden_states=vision.hidden_states if output_hidden_states else None,
+            attentions=vision.attentions,
+        )
 
     def _llama_vid_tokens(
         self, features, patches, frame_counts, qformer_input_ids, qformer_attention_mask, media_sample_index
@@ -328,7 +340,7 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
         if pixel_values is not None:
             sample_index = self.media_sample_index(input_ids, [1] * pixel_values.shape[0], is_video=False)
             image_features = self.get_image_features(
-                pixel_values, qformer_input_ids, qformer_attention_mask, sample_index
+                pixel_values, qformer_input_ids, qformer_attention_mask, sample_index, return_dict=True
             ).pooler_output
             image_features = torch.cat(image_features).to(inputs_embeds.device, inputs_embeds.dtype)
             image_mask, _ = self.get_placeholder_mask(input_ids, inputs_embeds, image_features=image_features)
@@ -339,7 +351,8 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
             frame_counts = [int(count) for count in video_frame_counts]
             sample_index = self.media_sample_index(input_ids, frame_counts, is_video=True)
             video_features = self.get_video_features(
-                pixel_values_videos, frame_counts, qformer_input_ids, qformer_attention_mask, sample_index
+                pixel_values_videos, frame_counts, qformer_input_ids, qformer_attention_mask, sample_index,
+                return_dict=True,
             ).pooler_output
             video_features = torch.cat(video_features).to(inputs_embeds.device, inputs_embeds.dtype)
             _, video_mask = self.get_placeholder_mask(input_ids, inputs_embeds, video_features=video_features)
