@@ -116,7 +116,7 @@ def test_mixed_batch_image_video_text_only(overrides, tokenizer):
     ids = inputs["input_ids"]
     assert (ids == config.image_token_id).sum(dim=1).tolist() == [config.num_visual_tokens(1), 0, 0]
     assert (ids == config.video_token_id).sum(dim=1).tolist() == [0, config.num_visual_tokens(3, is_video=True), 0]
-    assert inputs["video_frame_counts"].tolist() == [3]
+    assert inputs["num_frames_per_video"].tolist() == [3]
     output = model(**inputs, labels=ids)
     assert output.video_hidden_states.shape == (config.num_visual_tokens(3, is_video=True), config.text_config.hidden_size)
     assert output.image_hidden_states.shape[0] == config.num_visual_tokens(1)
@@ -496,5 +496,5 @@ def test_video_urls_load_as_local_files(tiny, tmp_path):
     finally:
         server.shutdown()
         thread.join()
-    assert from_url["video_frame_counts"].tolist() == from_file["video_frame_counts"].tolist()
+    assert from_url["num_frames_per_video"].tolist() == from_file["num_frames_per_video"].tolist()
     assert torch.equal(from_url["pixel_values_videos"], from_file["pixel_values_videos"])

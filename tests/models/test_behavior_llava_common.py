@@ -87,7 +87,7 @@ class BehaviorLlavaVideoInputs:
         frames = tester.batch_size * self.frames_per_video
         return config, {
             "pixel_values_videos": floats_tensor([frames, tester.num_channels, tester.image_size, tester.image_size]),
-            "video_frame_counts": torch.full((tester.batch_size,), self.frames_per_video),
+            "num_frames_per_video": torch.full((tester.batch_size,), self.frames_per_video),
             "qformer_input_ids": inputs["qformer_input_ids"],
             "qformer_attention_mask": inputs["qformer_attention_mask"],
             "video_sample_index": torch.arange(tester.batch_size),
@@ -109,6 +109,8 @@ class BehaviorLlavaModelTest(ModelTesterMixin, unittest.TestCase):
     _is_composite = True
     # By design the vision tower's post-layernorm gets no gradient: LLaMA-VID reads the chosen hidden state before it.
     test_all_params_have_gradient = False
+    # The mixin dates a model by its file's copyright line (ours has none) and skips models before 2023: opt in.
+    test_can_init_all_missing_weights_before_2023 = True
 
     def setUp(self):
         for table, class_name in AUTO_TABLE_ENTRIES.items():
@@ -147,3 +149,12 @@ class BehaviorLlavaModelTest(ModelTesterMixin, unittest.TestCase):
                    "inputs_embeds with pixel values has no placeholders")
     def test_inputs_embeds_matches_input_ids(self):
         pass
+
+
+# Runtime budget (the whole suite must stay under 10 minutes on 2 cores): eager vs SDPA is compared in float32 only
+# (8 of the 24 variants: both paddings, with and without mask, both kernels); the half-precision variants run the
+# same code path with looser tolerances. test_bc_torch_dtype (~20 s) loads the model in every dtype name.
+RUNTIME_SKIPS = [name for name in dir(BehaviorLlavaModelTest) if name.startswith("test_eager_matches_sdpa_inference_")
+                 and "fp32" not in name] + ["test_bc_torch_dtype"]  # fmt: skip
+for _name in RUNTIME_SKIPS:
+    setattr(BehaviorLlavaModelTest, _name, unittest.skip("runtime budget of the suite")(lambda self: None))

@@ -198,7 +198,7 @@ def test_converted_logits_equal_the_reference_forward(tmp_path, eva_inside, shar
         placeholders = torch.full((2 * frames,), config.video_token_id)
         ours = model(
             input_ids=torch.cat([before, placeholders, after])[None], pixel_values_videos=pixels,
-            video_frame_counts=[frames], qformer_input_ids=qformer_ids, qformer_attention_mask=qformer_mask,
+            num_frames_per_video=[frames], qformer_input_ids=qformer_ids, qformer_attention_mask=qformer_mask,
         ).logits[0]
     assert ours.shape == expected.shape
     assert (ours - expected).abs().max() < 1e-5

@@ -88,7 +88,7 @@ def test_broken_video_is_dropped_and_counted(processor, media):
     good = {"id": "good", "messages": two_turn_chat(media)}
     batch = collator([{"id": "broken", "messages": broken}, good, {"id": "missing", "messages": missing}])
     assert batch["input_ids"].shape[0] == 1
-    assert int(batch["video_frame_counts"][0]) > 0
+    assert int(batch["num_frames_per_video"][0]) > 0
     assert sum(collator.skipped.values()) == 2
     with pytest.raises(ValueError, match="every sample of the batch was dropped"):
         collator([{"id": "broken", "messages": broken}])

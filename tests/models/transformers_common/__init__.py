@@ -7,7 +7,9 @@ mixins, nothing more, and the tests that need them are skipped with that reason:
 - `exporters.test_export.ExportTesterMixin` (a base of ModelTesterMixin: the torch.export tests) -> an empty mixin;
 - `generation.test_utils.GenerationTesterMixin` -> an empty mixin (our generation tests:
   tests/models/test_behavior_llava_generation.py);
-- `utils.test_configuration_utils.config_common_kwargs` (ConfigTester.check_config_arguments_init) -> None.
+- `utils.test_configuration_utils.config_common_kwargs` (ConfigTester.check_config_arguments_init) -> None;
+- `fetch_hub_objects_for_ci.url_to_local_path` (utils/ of the repository: the CI's local copies of the test media on
+  the Hub) -> the URL itself; the tests that load those URLs are skipped (no network in the tests).
 """
 
 import sys
@@ -29,3 +31,5 @@ def _register(name: str, **attributes) -> None:
 _register("exporters.test_export", ExportTesterMixin=type("ExportTesterMixin", (), {}))
 _register("generation.test_utils", GenerationTesterMixin=type("GenerationTesterMixin", (), {}))
 _register("utils.test_configuration_utils", config_common_kwargs=None)
+sys.modules.setdefault("fetch_hub_objects_for_ci", types.ModuleType("fetch_hub_objects_for_ci", NOT_IN_SDIST))
+sys.modules["fetch_hub_objects_for_ci"].url_to_local_path = lambda url: url

@@ -166,14 +166,14 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
     def get_video_features(
         self,
         pixel_values_videos: torch.FloatTensor,
-        video_frame_counts: torch.LongTensor | list[int],
+        num_frames_per_video: torch.LongTensor | list[int],
         qformer_input_ids: torch.LongTensor | None = None,
         qformer_attention_mask: torch.LongTensor | None = None,
         video_sample_index: torch.LongTensor | None = None,
         **kwargs,
     ) -> BaseModelOutputWithPooling:
         """As `get_image_features`, per video: `pooler_output` holds each video's tokens, frame-major."""
-        frame_counts = [int(count) for count in video_frame_counts]
+        frame_counts = [int(count) for count in num_frames_per_video]
         if pixel_values_videos.shape[0] != sum(frame_counts):
             raise ValueError(
                 f"got {pixel_values_videos.shape[0]} video frames but the frame counts add up to {sum(frame_counts)}."
@@ -309,7 +309,7 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
         input_ids: torch.LongTensor | None = None,
         pixel_values: torch.FloatTensor | None = None,
         pixel_values_videos: torch.FloatTensor | None = None,
-        video_frame_counts: torch.LongTensor | list[int] | None = None,
+        num_frames_per_video: torch.LongTensor | list[int] | None = None,
         qformer_input_ids: torch.LongTensor | None = None,
         qformer_attention_mask: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
@@ -321,8 +321,8 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
     ) -> BehaviorLlavaModelOutputWithPast:
         r"""
         pixel_values: images, [num_images, 3, H, W], in the order their `<image>` placeholders appear (row-major).
-        pixel_values_videos: the frames of all videos concatenated, [sum(video_frame_counts), 3, H, W].
-        video_frame_counts: frames of each video, in the order of their `<video>` placeholders.
+        pixel_values_videos: the frames of all videos concatenated, [sum(num_frames_per_video), 3, H, W].
+        num_frames_per_video: frames of each video, in the order of their `<video>` placeholders.
         qformer_input_ids / qformer_attention_mask: each sample's instruction in the Q-Former tokenizer, [batch, L].
         """
         if (input_ids is None) == (inputs_embeds is None):
@@ -346,9 +346,9 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
             image_mask, _ = self.get_placeholder_mask(input_ids, inputs_embeds, image_features=image_features)
             inputs_embeds = inputs_embeds.masked_scatter(image_mask, image_features)
         if pixel_values_videos is not None:
-            if video_frame_counts is None:
-                raise ValueError("pixel_values_videos needs video_frame_counts (frames per video).")
-            frame_counts = [int(count) for count in video_frame_counts]
+            if num_frames_per_video is None:
+                raise ValueError("pixel_values_videos needs num_frames_per_video (frames per video).")
+            frame_counts = [int(count) for count in num_frames_per_video]
             sample_index = self.media_sample_index(input_ids, frame_counts, is_video=True)
             video_features = self.get_video_features(
                 pixel_values_videos, frame_counts, qformer_input_ids, qformer_attention_mask, sample_index,
@@ -430,9 +430,9 @@ class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
             pixels = model_kwargs.pop(key, None)
             if pixels is None:
                 continue
-            counts = model_kwargs.pop("video_frame_counts", None) if is_video else [1] * pixels.shape[0]
+            counts = model_kwargs.pop("num_frames_per_video", None) if is_video else [1] * pixels.shape[0]
             if counts is None:
-                raise ValueError("pixel_values_videos needs video_frame_counts (frames per video).")
+                raise ValueError("pixel_values_videos needs num_frames_per_video (frames per video).")
             counts = torch.as_tensor(counts, dtype=torch.long, device=pixels.device)
             sample_index = self.model.media_sample_index(input_ids, counts.tolist(), is_video).to(pixels.device)
             media_per_sample = torch.bincount(sample_index, minlength=input_ids.shape[0]).tolist()
@@ -443,7 +443,7 @@ class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
             frame_index = torch.cat([torch.arange(starts[m], starts[m] + counts[m]) for m in media_order.tolist()])
             media[key] = pixels[frame_index.to(pixels.device)]
             if is_video:
-                media["video_frame_counts"] = counts[media_order]
+                media["num_frames_per_video"] = counts[media_order]
         return media
 
     @can_return_tuple
@@ -452,7 +452,7 @@ class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
         input_ids: torch.LongTensor | None = None,
         pixel_values: torch.FloatTensor | None = None,
         pixel_values_videos: torch.FloatTensor | None = None,
-        video_frame_counts: torch.LongTensor | list[int] | None = None,
+        num_frames_per_video: torch.LongTensor | list[int] | None = None,
         qformer_input_ids: torch.LongTensor | None = None,
         qformer_attention_mask: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
@@ -473,7 +473,7 @@ class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
             input_ids=input_ids,
             pixel_values=pixel_values,
             pixel_values_videos=pixel_values_videos,
-            video_frame_counts=video_frame_counts,
+            num_frames_per_video=num_frames_per_video,
             qformer_input_ids=qformer_input_ids,
             qformer_attention_mask=qformer_attention_mask,
             attention_mask=attention_mask,

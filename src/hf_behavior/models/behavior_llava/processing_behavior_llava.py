@@ -8,7 +8,10 @@
 import os
 
 from transformers import BatchFeature
+from transformers.image_utils import ImageInput
 from transformers.processing_utils import ProcessorMixin
+from transformers.tokenization_utils_base import TextInput
+from transformers.video_utils import VideoInput
 
 from .configuration_behavior_llava import visual_token_count
 
@@ -113,10 +116,18 @@ class BehaviorLlavaProcessor(ProcessorMixin):
         return self.image_token * self.num_visual_tokens(1, is_video=False)
 
     def replace_video_token(self, video_inputs: dict, video_idx: int, **kwargs) -> str:
-        frames = int(video_inputs["video_frame_counts"][video_idx])
+        frames = int(video_inputs["num_frames_per_video"][video_idx])
         return self.video_token * self.num_visual_tokens(frames, is_video=True)
 
-    def __call__(self, images=None, text=None, videos=None, audio=None, qformer_text=None, **kwargs) -> BatchFeature:
+    def __call__(
+        self,
+        images: ImageInput | None = None,
+        text: TextInput | list[TextInput] | None = None,
+        videos: VideoInput | None = None,
+        audio: None = None,
+        qformer_text: str | list[str] | None = None,
+        **kwargs,
+    ) -> BatchFeature:
         """Tokenize `text` with expanded placeholders, process media, and tokenize each sample's Q-Former text.
 
         `qformer_text` overrides the instruction read from `text` (one string per sample).

@@ -2,7 +2,7 @@
 
 LLaMA-VID samples videos at 1 fps; each frame is padded to a square with the mean colour (LLaVA's `expand2square`),
 resized and CLIP-normalised exactly like an image. The frames of all videos in a call are concatenated
-(`pixel_values_videos`) with `video_frame_counts` saying how many belong to each video, so that batches can mix
+(`pixel_values_videos`) with `num_frames_per_video` saying how many belong to each video, so that batches can mix
 videos of different lengths without padding frames.
 """
 
@@ -116,7 +116,7 @@ def _decode_with_pyav(source: Path | io.BytesIO, fps, num_frames, max_frames) ->
 
 class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
     valid_kwargs = BehaviorLlavaVideoProcessorKwargs
-    model_input_names = ["pixel_values_videos", "video_frame_counts"]
+    model_input_names = ["pixel_values_videos", "num_frames_per_video"]
 
     size = {"height": 224, "width": 224}
     image_mean = OPENAI_CLIP_MEAN
@@ -154,7 +154,7 @@ class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
             timestamps.append([float(t) for t in stamps])
         data = {
             "pixel_values_videos": torch.cat(frames, dim=0),
-            "video_frame_counts": torch.tensor(counts, dtype=torch.long),
+            "num_frames_per_video": torch.tensor(counts, dtype=torch.long),
             "video_timestamps": timestamps,
         }
         return BatchFeature(data, tensor_type=return_tensors, skip_tensor_conversion=["video_timestamps"])
