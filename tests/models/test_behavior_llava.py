@@ -24,6 +24,7 @@ import hf_behavior
 from hf_behavior import (
     BehaviorLlavaConfig,
     BehaviorLlavaForCausalLM,
+    BehaviorLlavaForConditionalGeneration,
     BehaviorLlavaModel,
     BehaviorLlavaProcessor,
     BehaviorLlavaVideoProcessor,
@@ -215,6 +216,8 @@ def test_auto_classes_resolve_to_our_classes_without_remote_code(saved_tiny):
     assert AutoImageProcessor.from_pretrained(saved_tiny).do_pad  # LLaVA pad-to-square
     assert type(AutoModel.from_config(tiny_config())) is BehaviorLlavaModel
     assert type(AutoModelForCausalLM.from_config(tiny_config())) is BehaviorLlavaForCausalLM
+    # transformers' name for a VLM with an LM head is the same class
+    assert type(BehaviorLlavaForConditionalGeneration.from_pretrained(saved_tiny)) is BehaviorLlavaForCausalLM
 
 
 def test_saved_folder_has_safetensors_auto_map_and_code(saved_tiny):
@@ -495,6 +498,7 @@ def test_video_urls_load_as_local_files(tiny, tmp_path):
             encode(processor, [user(text("Describe."), {"type": "video", "url": url.replace("clip", "missing")})])
     finally:
         server.shutdown()
+        server.server_close()
         thread.join()
     assert from_url["num_frames_per_video"].tolist() == from_file["num_frames_per_video"].tolist()
     assert torch.equal(from_url["pixel_values_videos"], from_file["pixel_values_videos"])
