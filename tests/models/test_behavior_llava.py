@@ -419,6 +419,14 @@ def test_return_dict_false_returns_a_tuple(tiny):
     torch.testing.assert_close(as_tuple[0], as_output.loss)
     torch.testing.assert_close(as_tuple[1], as_output.logits)
     torch.testing.assert_close(base_tuple[0], model.model(**inputs).last_hidden_state)
+    model.config.return_dict = False  # the config's setting works as the argument does
+    try:
+        with torch.no_grad():
+            from_config = model(**inputs)
+    finally:
+        model.config.return_dict = True
+    assert isinstance(from_config, tuple)
+    torch.testing.assert_close(from_config[0], as_output.logits)
 
 
 def test_model_input_names_are_what_the_processor_returns(tiny):
