@@ -9,7 +9,7 @@ import os
 
 from transformers import BatchFeature
 from transformers.image_utils import ImageInput
-from transformers.processing_utils import ProcessorMixin
+from transformers.processing_utils import MultiModalData, ProcessorMixin
 from transformers.tokenization_utils_base import TextInput
 from transformers.video_utils import VideoInput
 
@@ -111,6 +111,20 @@ class BehaviorLlavaProcessor(ProcessorMixin):
 
     def num_visual_tokens(self, num_frames: int = 1, is_video: bool = False) -> int:
         return visual_token_count(num_frames, is_video, self.num_patches, self)
+
+    def _get_num_multimodal_tokens(self, image_sizes=None, video_sizes=None, **kwargs) -> MultiModalData:
+        """Placeholder tokens of images / videos of the given sizes (transformers' helper for serving engines).
+
+        Every image takes the same count whatever its size (it is resized); a video's count depends only on its
+        frames, `video_sizes` being (frames, height, width) as the model receives them (after any sampling).
+        """
+        counts = {}
+        if image_sizes is not None:
+            counts["num_image_tokens"] = [self.num_visual_tokens(1)] * len(image_sizes)
+            counts["num_image_patches"] = [1] * len(image_sizes)
+        if video_sizes is not None:
+            counts["num_video_tokens"] = [self.num_visual_tokens(frames, is_video=True) for frames, *_ in video_sizes]
+        return MultiModalData(**counts)
 
     def replace_image_token(self, image_inputs: dict, image_idx: int, **kwargs) -> str:
         return self.image_token * self.num_visual_tokens(1, is_video=False)
