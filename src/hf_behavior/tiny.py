@@ -5,9 +5,8 @@ Nothing here downloads: the tokenizers are trained in-process on a small corpus,
 
 from __future__ import annotations
 
-import string
-
 import io
+import string
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import AddedToken, BertTokenizer, LlamaTokenizer, PreTrainedTokenizerFast
@@ -30,9 +29,10 @@ CORPUS = [
     'popular comments could be: 1. "love it" 2. "so cool" The replay values for each scene would be: Scene 1: 0.8',
     "USER: ASSISTANT: What is shown in the image? Describe the video. A cat, a dog and a car. yes no",
     string.ascii_letters + string.digits + string.punctuation,
-    "amusement excitement sadness anger fear surprise neutral",
 ]
 LLM_SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
+# Label words the SentencePiece tokenizer learns as whole pieces ("▁amusement"), as a real LLM vocabulary has them.
+EMOTION_WORDS = ("amusement", "excitement", "sadness", "anger", "fear", "surprise", "neutral")
 
 
 def build_tiny_tokenizer(vocab_size: int = 512, placeholders: bool = True) -> PreTrainedTokenizerFast:
@@ -61,17 +61,19 @@ def build_tiny_tokenizer(vocab_size: int = 512, placeholders: bool = True) -> Pr
     return tokenizer
 
 
-def build_tiny_sentencepiece_tokenizer(vocab_size: int = 500, placeholders: bool = True) -> LlamaTokenizer:
+def build_tiny_sentencepiece_tokenizer(vocab_size: int = 800, placeholders: bool = True) -> LlamaTokenizer:
     """A LLaMA-style SentencePiece tokenizer (as Vicuna's): BPE with byte fallback trained by sentencepiece, words
     prefixed with '▁', <s> prepended, in the legacy layout (the '▁' is prepended to every text, as sentencepiece
     does), so a text tokenized alone differs from the same text inside a prompt (" amusement" -> '▁', '▁amusement').
+    Use it in memory: transformers 5.23 reloads a saved LlamaTokenizer with its own Metaspace pre-tokenizer instead
+    of the saved normalizer, which tokenizes " amusement" alone without the extra '▁'.
     """
     import sentencepiece
     from transformers.convert_slow_tokenizer import generate_merges
 
     proto = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(CORPUS), model_writer=proto, vocab_size=vocab_size, model_type="bpe",
+        sentence_iterator=iter([*CORPUS, " ".join(EMOTION_WORDS)]), model_writer=proto, vocab_size=vocab_size, model_type="bpe",
         character_coverage=1.0, byte_fallback=True, split_digits=True, add_dummy_prefix=True,
         remove_extra_whitespaces=False, normalization_rule_name="identity", hard_vocab_limit=False,
         unk_id=0, bos_id=1, eos_id=2, pad_id=-1, minloglevel=2,
