@@ -81,7 +81,7 @@ def ours_batch(model, batch: int, frames: int, device) -> dict:
     return {
         "input_ids": ids.to(device), "labels": ids.to(device),
         "pixel_values_videos": torch.randn(batch * frames, 3, side, side, device=device),
-        "video_frame_counts": [frames] * batch,
+        "num_frames_per_video": [frames] * batch,
         "qformer_input_ids": torch.randint(0, 30000, (batch, 32), device=device),
         "qformer_attention_mask": torch.ones(batch, 32, dtype=torch.long, device=device),
     }
@@ -185,7 +185,7 @@ def vision_seconds(model, batch: int, frames: int, steps: int, device, dtype) ->
             if step == 1:
                 torch.cuda.synchronize()
                 start = time.perf_counter()
-            model.model.get_vision_features(pixels)
+            model.model.vision_tower(pixel_values=pixels, output_hidden_states=True)
     torch.cuda.synchronize()
     return (time.perf_counter() - start) / steps
 
@@ -272,7 +272,7 @@ def measure_through_trainer(
             del trainer  # its optimizer's state, before the next bare step builds its own
             gc.collect()
     print(f"device {device}, {dtype}, shape {shape_name}, batch {batch}, {frames} frames "
-          f"({int(collated['video_frame_counts'][0])} decoded per clip), sequence {length}, {steps} timed steps, "
+          f"({int(collated['num_frames_per_video'][0])} decoded per clip), sequence {length}, {steps} timed steps, "
           f"{workers} dataloader workers, best of {repeats}, freeze {freeze}, gradient checkpointing {checkpointing}")
     print(f"bare step (one pre-collated batch):        {bare:8.3f} samples/s")
     print(f"SFTTrainer + collator (decode every step): {through:8.3f} samples/s")

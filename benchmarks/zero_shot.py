@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from hf_behavior.evaluation.scoring import continuation_logprobs, label_logprobs, load_chat_model
-from hf_behavior.quickstart import write_scene_video
+from hf_behavior.synthetic_media import write_scene_video
 from hf_behavior.tiny import build_tiny_model_and_processor
 
 LABELS = ["amusement", "anger", "awe", "contentment", "disgust", "excitement", "fear", "sadness", "joy", "surprise",

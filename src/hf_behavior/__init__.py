@@ -18,6 +18,7 @@ _EXPORTS = {
     "BehaviorSimulationPipeline": "hf_behavior.evaluation.pipeline",
     "BehaviorLlavaConfig": "hf_behavior.models.behavior_llava",
     "BehaviorLlavaForCausalLM": "hf_behavior.models.behavior_llava",
+    "BehaviorLlavaForConditionalGeneration": "hf_behavior.models.behavior_llava",
     "BehaviorLlavaImageProcessor": "hf_behavior.models.behavior_llava",
     "BehaviorLlavaModel": "hf_behavior.models.behavior_llava",
     "BehaviorLlavaProcessor": "hf_behavior.models.behavior_llava",

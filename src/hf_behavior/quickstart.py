@@ -63,7 +63,7 @@ def run_quickstart(output_dir: Path, steps: int = 4) -> dict:
     text = reloaded_processor.decode(new_tokens, skip_special_tokens=True)
     print(
         f"[5/5] reloaded {type(reloaded).__name__} + {type(reloaded_processor).__name__} through the Auto classes; "
-        f"the video prompt used {int(inputs['video_frame_counts'][0])} frames and generated {len(new_tokens)} tokens: "
+        f"the video prompt used {int(inputs['num_frames_per_video'][0])} frames and generated {len(new_tokens)} tokens: "
         f"{text!r} (random weights: the text is noise)"
     )
     return {"losses": losses, "model_dir": model_dir, "model": reloaded, "new_tokens": new_tokens.tolist()}

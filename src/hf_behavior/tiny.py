@@ -5,10 +5,11 @@ Nothing here downloads: the tokenizers are trained in-process on a small corpus,
 
 from __future__ import annotations
 
+import io
 import string
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import AddedToken, BertTokenizer, PreTrainedTokenizerFast
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import AddedToken, BertTokenizer, LlamaTokenizer, PreTrainedTokenizerFast
 
 from .models.behavior_llava import BehaviorLlavaConfig, BehaviorLlavaForCausalLM, BehaviorLlavaProcessor
 from .models.behavior_llava.assemble import PLACEHOLDER_TOKENS, build_processor
@@ -30,6 +31,8 @@ CORPUS = [
     string.ascii_letters + string.digits + string.punctuation,
 ]
 LLM_SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
+# Label words the SentencePiece tokenizer learns as whole pieces ("▁amusement"), as a real LLM vocabulary has them.
+EMOTION_WORDS = ("amusement", "excitement", "sadness", "anger", "fear", "surprise", "neutral")
 
 
 def build_tiny_tokenizer(vocab_size: int = 512, placeholders: bool = True) -> PreTrainedTokenizerFast:
@@ -56,6 +59,49 @@ def build_tiny_tokenizer(vocab_size: int = 512, placeholders: bool = True) -> Pr
             [AddedToken(token, special=True, normalized=False) for token in PLACEHOLDER_TOKENS], special_tokens=True
         )
     return tokenizer
+
+
+def build_tiny_sentencepiece_tokenizer(vocab_size: int = 800, placeholders: bool = True) -> LlamaTokenizer:
+    """A LLaMA-style SentencePiece tokenizer (as Vicuna's): BPE with byte fallback trained by sentencepiece, words
+    prefixed with '▁', <s> prepended, in the legacy layout (the '▁' is prepended to every text, as sentencepiece
+    does), so a text tokenized alone differs from the same text inside a prompt (" amusement" -> '▁', '▁amusement').
+    Use it in memory: transformers 5.23 reloads a saved LlamaTokenizer with its own Metaspace pre-tokenizer instead
+    of the saved normalizer, which tokenizes " amusement" alone without the extra '▁'.
+    """
+    import sentencepiece
+    from transformers.convert_slow_tokenizer import generate_merges
+
+    proto = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter([*CORPUS, " ".join(EMOTION_WORDS)]), model_writer=proto, vocab_size=vocab_size, model_type="bpe",
+        character_coverage=1.0, byte_fallback=True, split_digits=True, add_dummy_prefix=True,
+        remove_extra_whitespaces=False, normalization_rule_name="identity", hard_vocab_limit=False,
+        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, minloglevel=2,
+    )  # fmt: skip
+    spm = sentencepiece.SentencePieceProcessor(model_proto=proto.getvalue())
+    vocab = {spm.id_to_piece(i): i for i in range(spm.get_piece_size())}
+    merges = generate_merges(vocab, {piece: spm.get_score(i) for piece, i in vocab.items()})
+    # transformers' legacy LLaMA conversion: prepend '▁', spaces to '▁', no pre-tokenizer, byte-fallback decoding.
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+    backend.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    backend.decoder = decoders.Sequence(
+        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+    )
+    backend.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", vocab["<s>"])]
+    )
+    tokenizer = LlamaTokenizer(
+        vocab=vocab, merges=merges, tokenizer_object=backend, legacy=True, add_prefix_space=True,
+        bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<unk>",  # LLaVA pads with <unk>
+    )  # fmt: skip
+    if placeholders:
+        tokenizer.add_tokens(
+            [AddedToken(token, special=True, normalized=False) for token in PLACEHOLDER_TOKENS], special_tokens=True
+        )
+    return tokenizer
+
+
+TOKENIZER_BUILDERS = {"bpe": build_tiny_tokenizer, "sentencepiece": build_tiny_sentencepiece_tokenizer}
 
 
 def build_tiny_qformer_tokenizer() -> BertTokenizer:
@@ -99,15 +145,18 @@ def tiny_config(tokenizer=None, qformer_tokenizer=None, **overrides) -> Behavior
 
 
 def build_tiny_processor(config: BehaviorLlavaConfig | None = None, tokenizer=None) -> BehaviorLlavaProcessor:
-    tokenizer = tokenizer or build_tiny_tokenizer()
+    """`tokenizer`: a tokenizer, or the name of a tiny family ("bpe", "sentencepiece"); default "bpe"."""
+    if tokenizer is None or isinstance(tokenizer, str):
+        tokenizer = TOKENIZER_BUILDERS[tokenizer or "bpe"]()
     return build_processor(config or tiny_config(tokenizer), tokenizer, build_tiny_qformer_tokenizer())
 
 
-def build_tiny_model_and_processor(seed: int = 0, **config_overrides):
-    """(model, processor) sharing one tokenizer; the model's placeholder ids match the processor's."""
+def build_tiny_model_and_processor(seed: int = 0, tokenizer: str = "bpe", **config_overrides):
+    """(model, processor) sharing one tokenizer of the given family ("bpe": byte-level BPE, "sentencepiece": LLaMA);
+    the model's placeholder ids match the processor's."""
     import torch
 
-    tokenizer = build_tiny_tokenizer()
+    tokenizer = TOKENIZER_BUILDERS[tokenizer]()
     config = tiny_config(tokenizer, **config_overrides)
     torch.manual_seed(seed)
     model = BehaviorLlavaForCausalLM(config)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hf_behavior.quickstart import write_scene_video
+from hf_behavior.synthetic_media import write_scene_video
 
 
 def image(path: Path, seed: int = 0) -> Path:

@@ -10,7 +10,7 @@ from data.dumps import cli_args, write_all
 from hf_behavior.cli import main
 from hf_behavior.evaluation import runner, scoring
 from hf_behavior.evaluation.tasks import load_task
-from hf_behavior.quickstart import write_scene_video
+from hf_behavior.synthetic_media import write_scene_video
 
 
 def strict_json(text: str):

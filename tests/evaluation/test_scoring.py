@@ -5,33 +5,53 @@ import math
 import pytest
 import torch
 from conftest import ANSWER, frames
+from transformers import LlamaTokenizer
 
 from hf_behavior.evaluation.metrics import perplexity
 from hf_behavior.evaluation.parsing import comment_spans
 from hf_behavior.evaluation.prompts import behavior_messages
 from hf_behavior.evaluation.runner import predict_batch
-from hf_behavior.evaluation.scoring import classify, continuation_logprobs, label_logprobs, span_nlls
+from hf_behavior.evaluation.scoring import (
+    classify,
+    continuation_logprobs,
+    continuation_tokens,
+    label_logprobs,
+    span_nlls,
+)
 from hf_behavior.evaluation.tasks import TaskConfig
 from hf_behavior.models.behavior_llava import video_processing_behavior_llava as video_processing
-from hf_behavior.quickstart import write_scene_video
+from hf_behavior.synthetic_media import write_scene_video
+from hf_behavior.tiny import build_tiny_model_and_processor
 
 
-def hand_token_logprobs(model, processor, conversation, pieces):
-    """Prompt encoded alone, each text piece tokenized alone and appended; log-probs of every appended token."""
+@pytest.fixture(scope="module", params=["bpe", "sentencepiece"])
+def tiny(request):
+    """A tiny model with each tokenizer family: byte-level BPE, and LLaMA's legacy SentencePiece kept in memory
+    (transformers 5.23 reloads a saved LlamaTokenizer without the legacy '▁' normalizer)."""
+    model, processor = build_tiny_model_and_processor(seed=0, tokenizer=request.param)
+    return model.eval(), processor
+
+
+def joint_logprobs(model, processor, conversation, continuation):
+    """The processor's own encoding of prompt + continuation as one text (an assistant message the model continues):
+    (log-prob of every token after the prompt, their ids, the full text's ids, the full text)."""
+    assert continuation.startswith(" ")  # the template puts " " before an answer
     prompt = processor.apply_chat_template(
         conversation, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
     )
-    ids = prompt["input_ids"][0].tolist()
-    scored_positions = []
-    for text, scored in pieces:
-        piece = processor.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if scored:
-            scored_positions += range(len(ids), len(ids) + len(piece))
-        ids += piece
-    inputs = {k: v for k, v in prompt.items() if k not in ("input_ids", "attention_mask")}
+    messages = conversation + [{"role": "assistant", "content": continuation[1:]}]
+    full = processor.apply_chat_template(
+        messages, continue_final_message=True, tokenize=True, return_dict=True, return_tensors="pt"
+    )
+    text = processor.apply_chat_template(messages, continue_final_message=True)
+    assert text == processor.apply_chat_template(conversation, add_generation_prompt=True) + continuation
+    prompt_length = prompt["input_ids"].shape[1]
+    ids = full["input_ids"][0]
+    assert ids[:prompt_length].tolist() == prompt["input_ids"][0].tolist()
     with torch.no_grad():
-        logits = model(input_ids=torch.tensor([ids]), **inputs).logits[0]
-    return [torch.log_softmax(logits[p - 1], -1)[ids[p]].item() for p in scored_positions]
+        logits = model(**full).logits[0]
+    logprobs = torch.log_softmax(logits[prompt_length - 1 : -1], -1).gather(-1, ids[prompt_length:, None])[:, 0]
+    return logprobs, ids[prompt_length:].tolist(), ids, text
 
 
 def conversations():
@@ -42,18 +62,30 @@ def conversations():
     return [image, video]
 
 
-def test_label_scores_equal_hand_computation(tiny):
+def test_label_scores_equal_the_joint_tokenization(tiny):
     model, processor = tiny
-    labels = ["yes", "no", "a cat and a dog"]  # the last one is several tokens
+    labels = ["yes", "no", "a cat and a dog", "amusement"]  # "a cat and a dog" is several tokens
     assert len(processor.tokenizer(" a cat and a dog", add_special_tokens=False)["input_ids"]) > 1
     scores = label_logprobs(model, processor, conversations(), labels)
-    assert scores.shape == (2, 3)
+    assert scores.shape == (2, 4)
     for row, conversation in enumerate(conversations()):
         for column, label in enumerate(labels):
-            expected = sum(hand_token_logprobs(model, processor, conversation, [(" " + label, True)]))
-            assert scores[row, column].item() == pytest.approx(expected, abs=1e-4)
+            expected, _, _, _ = joint_logprobs(model, processor, conversation, " " + label)
+            assert scores[row, column].item() == pytest.approx(expected.sum().item(), abs=1e-4)
     predicted = classify(model, processor, conversations(), labels)
     assert predicted == [labels[i] for i in scores.argmax(-1).tolist()]
+
+
+def test_a_label_counts_the_tokens_it_has_inside_the_answer(tiny):
+    """LLaMA's SentencePiece gives " amusement" alone a leading '▁' that it does not have after "ASSISTANT:"."""
+    model, processor = tiny
+    conversation = conversations()[0]
+    scored = continuation_logprobs(model, processor, [conversation], [[(" amusement", True)]])[0]
+    _, inside, _, _ = joint_logprobs(model, processor, conversation, " amusement")
+    alone = processor.tokenizer(" amusement", add_special_tokens=False)["input_ids"]
+    assert len(scored) == len(inside)
+    if isinstance(processor.tokenizer, LlamaTokenizer):
+        assert processor.tokenizer.convert_ids_to_tokens(alone[0]) == "▁" and alone[1:] == inside
 
 
 def test_comment_perplexity_equals_exp_mean_nll(tiny):
@@ -62,13 +94,16 @@ def test_comment_perplexity_equals_exp_mean_nll(tiny):
     spans = comment_spans(ANSWER)
     nlls = span_nlls(model, processor, [conversation], [ANSWER], [spans])[0]
 
-    (s1, e1), (s2, e2) = spans
-    pieces = [(" " + ANSWER[:s1], False), (ANSWER[s1:e1], True), (ANSWER[e1:s2], False), (ANSWER[s2:e2], True),
-              (ANSWER[e2:], False)]
-    hand = [-value for value in hand_token_logprobs(model, processor, conversation, pieces)]
-    n_comment_tokens = sum(len(processor.tokenizer(ANSWER[s:e], add_special_tokens=False)["input_ids"])
-                           for s, e in spans)
-    assert len(nlls) == len(hand) == n_comment_tokens
+    # The tokens holding a comment character, found with the tokenizer's own char_to_token on prompt + answer.
+    logprobs, answer_ids, _, text = joint_logprobs(model, processor, conversation, " " + ANSWER)
+    encoding = processor.tokenizer(text, add_special_tokens=False)
+    offset = len(text) - len(ANSWER)
+    first_answer_token = len(encoding["input_ids"]) - len(answer_ids)
+    positions = sorted(
+        {encoding.char_to_token(offset + char) - first_answer_token for start, end in spans for char in range(start, end)}
+    )
+    hand = [-logprobs[p].item() for p in positions]
+    assert len(nlls) == len(hand) > 0
     assert nlls == pytest.approx(hand, abs=1e-4)
     assert perplexity([nlls])["perplexity"] == pytest.approx(math.exp(sum(hand) / len(hand)), rel=1e-4)
 
@@ -115,7 +150,8 @@ def test_shared_prefix_scores_equal_the_per_label_method_and_encode_media_once(t
     assert shared_frames == record_frames and shared_passes == 2  # one pass for the images, one for the videos
 
     normalised = label_logprobs(model, processor, conversations_, EIGHT_LABELS, length_normalize=True)
-    lengths = torch.tensor([len(processor.tokenizer(" " + label, add_special_tokens=False)["input_ids"])
+    prompt_text = processor.apply_chat_template(conversations_[0], add_generation_prompt=True)
+    lengths = torch.tensor([len(continuation_tokens(processor.tokenizer, prompt_text, [(" " + label, True)])[0])
                             for label in EIGHT_LABELS])
     assert lengths.max() > 1 and torch.allclose(normalised, shared / lengths, atol=1e-5)
     assert classify(model, processor, conversations_, EIGHT_LABELS, length_normalize=True) == [

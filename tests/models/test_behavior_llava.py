@@ -24,6 +24,7 @@ import hf_behavior
 from hf_behavior import (
     BehaviorLlavaConfig,
     BehaviorLlavaForCausalLM,
+    BehaviorLlavaForConditionalGeneration,
     BehaviorLlavaModel,
     BehaviorLlavaProcessor,
     BehaviorLlavaVideoProcessor,
@@ -102,9 +103,10 @@ def test_slowfast_and_pool_follow_their_formulas(num_frames, stride):
     "overrides",
     [{}, {"compress": "grid:2"}, {"video_representation": "slowfast", "slowfast_stride": 2}, {"video_representation": "pool"}],
 )
-def test_mixed_batch_image_video_text_only(overrides):
+@pytest.mark.parametrize("tokenizer", ["bpe", "sentencepiece"])
+def test_mixed_batch_image_video_text_only(overrides, tokenizer):
     """An image, a 3-frame video and a text-only sample in one batch; the spliced token counts match the formulas."""
-    model, processor = build_tiny_model_and_processor(seed=1, **overrides)
+    model, processor = build_tiny_model_and_processor(seed=1, tokenizer=tokenizer, **overrides)
     config = model.config
     conversations = [
         user({"type": "image", "image": frames(1)[0]}, text("What is shown?")),
@@ -115,7 +117,7 @@ def test_mixed_batch_image_video_text_only(overrides):
     ids = inputs["input_ids"]
     assert (ids == config.image_token_id).sum(dim=1).tolist() == [config.num_visual_tokens(1), 0, 0]
     assert (ids == config.video_token_id).sum(dim=1).tolist() == [0, config.num_visual_tokens(3, is_video=True), 0]
-    assert inputs["video_frame_counts"].tolist() == [3]
+    assert inputs["num_frames_per_video"].tolist() == [3]
     output = model(**inputs, labels=ids)
     assert output.video_hidden_states.shape == (config.num_visual_tokens(3, is_video=True), config.text_config.hidden_size)
     assert output.image_hidden_states.shape[0] == config.num_visual_tokens(1)
@@ -131,10 +133,10 @@ def test_video_tokens_are_frame_major_context_then_content(tiny):
     with torch.no_grad():
         tokens = model(**inputs).video_hidden_states.view(3, 2, -1)  # [frame, (context, content), hidden]
         per_frame = [
-            model.model.get_media_features(
-                inputs["pixel_values_videos"][i : i + 1], [1], True, inputs["qformer_input_ids"],
+            model.model.get_video_features(
+                inputs["pixel_values_videos"][i : i + 1], [1], inputs["qformer_input_ids"],
                 inputs["qformer_attention_mask"], torch.tensor([0]),
-            )
+            ).pooler_output[0]
             for i in range(3)
         ]
     for i in range(3):
@@ -214,6 +216,8 @@ def test_auto_classes_resolve_to_our_classes_without_remote_code(saved_tiny):
     assert AutoImageProcessor.from_pretrained(saved_tiny).do_pad  # LLaVA pad-to-square
     assert type(AutoModel.from_config(tiny_config())) is BehaviorLlavaModel
     assert type(AutoModelForCausalLM.from_config(tiny_config())) is BehaviorLlavaForCausalLM
+    # transformers' name for a VLM with an LM head is the same class
+    assert type(BehaviorLlavaForConditionalGeneration.from_pretrained(saved_tiny)) is BehaviorLlavaForCausalLM
 
 
 def test_saved_folder_has_safetensors_auto_map_and_code(saved_tiny):
@@ -399,3 +403,110 @@ def test_checkpointing_runs_no_backward_through_frozen_towers():
     assert needs_grad == {"vision_tower": False, "qformer": False}
     assert model.model.content_projector.linear_1.weight.grad is not None
     assert model.model.language_model.layers[0].self_attn.q_proj.weight.grad is not None
+
+
+# --- transformers contract ------------------------------------------------------------------------------------
+
+
+def test_return_dict_false_returns_a_tuple(tiny):
+    model, processor = tiny
+    inputs = encode(processor, [user(text("Describe the video."), {"type": "video", "video": frames(2)})])
+    with torch.no_grad():
+        as_output = model(**inputs, labels=inputs["input_ids"])
+        as_tuple = model(**inputs, labels=inputs["input_ids"], return_dict=False)
+        base_tuple = model.model(**inputs, return_dict=False)
+    assert isinstance(as_tuple, tuple) and isinstance(base_tuple, tuple)
+    torch.testing.assert_close(as_tuple[0], as_output.loss)
+    torch.testing.assert_close(as_tuple[1], as_output.logits)
+    torch.testing.assert_close(base_tuple[0], model.model(**inputs).last_hidden_state)
+    model.config.return_dict = False  # the config's setting works as the argument does
+    try:
+        with torch.no_grad():
+            from_config = model(**inputs)
+    finally:
+        model.config.return_dict = True
+    assert isinstance(from_config, tuple)
+    torch.testing.assert_close(from_config[0], as_output.logits)
+
+
+def test_model_input_names_are_what_the_processor_returns(tiny):
+    _, processor = tiny
+    names = processor.model_input_names
+    assert len(names) == len(set(names))
+    inputs = encode(processor, [user({"type": "image", "image": frames(1)[0]}, text("And the video?"),
+                                     {"type": "video", "video": frames(2)})])
+    assert set(inputs) - set(processor.unused_input_names) == set(names)
+
+
+def test_tensor_parallel_plan_names_real_modules_and_known_styles(tiny):
+    from fnmatch import fnmatch
+
+    from transformers.integrations.tensor_parallel import ALL_PARALLEL_STYLES
+
+    model, _ = tiny
+    module_names = [name for name, _ in model.named_modules()]
+    assert model.tp_plan["lm_head"] == "colwise_gather_output"
+    for pattern, style in model.tp_plan.items():
+        assert style in ALL_PARALLEL_STYLES
+        assert any(fnmatch(name, pattern) for name in module_names), pattern
+
+
+def test_full_graph_compiled_decoding_with_a_static_cache(tiny):
+    """`_can_compile_fullgraph`: the decoding steps compile as one graph (fullgraph raises on any graph break)."""
+    from transformers import CompileConfig
+
+    model, processor = tiny
+    assert model._can_compile_fullgraph
+    inputs = encode(processor, [user(text("Describe the video."), {"type": "video", "video": frames(3)})])
+    compile_config = CompileConfig(fullgraph=True, backend="eager", mode=None)
+    compile_config._compile_all_devices = True  # transformers' switch to compile on CPU
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    with torch.no_grad():
+        eager = model.generate(**inputs, max_new_tokens=5, do_sample=False)
+        compiled = model.generate(
+            **inputs, max_new_tokens=5, do_sample=False, cache_implementation="static", compile_config=compile_config
+        )
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1
+    assert compiled.tolist() == eager.tolist()
+
+
+@pytest.mark.slow
+def test_flex_attention_gives_the_eager_logits():
+    """`_supports_flex_attn`: the vision tower, the Q-Former and the LLM all run FlexAttention (CPU: inference)."""
+    model, processor = build_tiny_model_and_processor(seed=4)
+    inputs = encode(processor, [user(text("Describe the video."), {"type": "video", "video": frames(2)})])
+    with torch.no_grad():
+        reference = model.eval()(**inputs).logits
+        model.set_attn_implementation("flex_attention")
+        towers = (model.model.vision_tower, model.model.qformer, model.model.language_model)
+        assert {tower.config._attn_implementation for tower in towers} == {"flex_attention"}
+        flex = model(**inputs).logits
+    torch.testing.assert_close(flex, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_video_urls_load_as_local_files(tiny, tmp_path):
+    """A video URL in a chat message is fetched as transformers' load_video does (a local server, loopback only)."""
+    import functools
+    import http.server
+    import threading
+
+    _, processor = tiny
+    clip_path = write_scene_video(tmp_path / "clip.mp4")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
+        from_url = encode(processor, [user(text("Describe."), {"type": "video", "url": url})])
+        from_file = encode(processor, [user(text("Describe."), {"type": "video", "path": str(clip_path)})])
+        with pytest.raises(Exception, match="404"):
+            encode(processor, [user(text("Describe."), {"type": "video", "url": url.replace("clip", "missing")})])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert from_url["num_frames_per_video"].tolist() == from_file["num_frames_per_video"].tolist()
+    assert torch.equal(from_url["pixel_values_videos"], from_file["pixel_values_videos"])

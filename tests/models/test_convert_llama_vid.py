@@ -213,7 +213,7 @@ def test_converted_logits_equal_the_reference_forward(tmp_path, eva_inside, shar
         placeholders = torch.full((2 * frames,), config.video_token_id)
         ours = model(
             input_ids=torch.cat([before, placeholders, after])[None], pixel_values_videos=pixels,
-            video_frame_counts=[frames], qformer_input_ids=qformer_ids, qformer_attention_mask=qformer_mask,
+            num_frames_per_video=[frames], qformer_input_ids=qformer_ids, qformer_attention_mask=qformer_mask,
         ).logits[0]
     assert ours.shape == expected.shape
     assert (ours - expected).abs().max() < 1e-5
@@ -327,15 +327,19 @@ def test_converted_folder_matches_the_original_code(tmp_path, kind):
     assert qformer["input_ids"][0].tolist() == reference["qformer_input_ids"].tolist()
     qformer_ids, qformer_mask = qformer["input_ids"], qformer["attention_mask"]
     with torch.no_grad():
-        features = model.model.get_vision_features(pixels)
-        visual = model.model.get_media_features(pixels, [len(pixels)], is_video, qformer_ids, qformer_mask,
-                                                torch.tensor([0]))
+        if is_video:
+            output = model.model.get_video_features(pixels, [len(pixels)], qformer_ids, qformer_mask,
+                                                    output_hidden_states=True)
+        else:
+            output = model.model.get_image_features(pixels, qformer_ids, qformer_mask, output_hidden_states=True)
+        features = output.hidden_states[model.config.vision_feature_layer]
+        visual = torch.cat(output.pooler_output)
         assert visual.shape[0] == len(pixels) * tokens_per_frame
         original_ids = reference["input_ids"]
         at = int((original_ids == -200).nonzero())
         token_id = model.config.video_token_id if is_video else model.config.image_token_id
         input_ids = torch.cat([original_ids[:at], torch.full((visual.shape[0],), token_id), original_ids[at + 1 :]])
-        media = {"pixel_values_videos": pixels, "video_frame_counts": [len(pixels)]} if is_video else {
+        media = {"pixel_values_videos": pixels, "num_frames_per_video": [len(pixels)]} if is_video else {
             "pixel_values": pixels}
         logits = model(input_ids=input_ids[None], qformer_input_ids=qformer_ids, qformer_attention_mask=qformer_mask,
                        **media).logits[0]

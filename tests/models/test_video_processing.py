@@ -77,7 +77,7 @@ def test_frame_step_is_rounded_and_uncapped_as_the_original(tmp_path):
 
     pixels = original_video_processor(224)(str(path), return_tensors="pt")
     clip = CLIPImageProcessorPil(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})
-    assert pixels["video_frame_counts"].tolist() == [len(original_indices)]
+    assert pixels["num_frames_per_video"].tolist() == [len(original_indices)]
     expected_pixels = clip(list(expected), return_tensors="pt")["pixel_values"]
     assert (pixels["pixel_values_videos"] - expected_pixels).abs().max() <= 1e-6
 

@@ -3,15 +3,17 @@
 import numpy as np
 import pytest
 from PIL import Image
+from transformers import LlamaTokenizer
 
 from hf_behavior.synthetic_media import write_scene_video
 from hf_behavior.tiny import build_tiny_processor
 from hf_behavior.training.collator import IGNORE_INDEX, BehaviorLlavaCollator
 
 
-@pytest.fixture(scope="module")
-def processor():
-    return build_tiny_processor()
+@pytest.fixture(scope="module", params=["bpe", "sentencepiece"])
+def processor(request):
+    """Both tokenizer families: byte-level BPE and LLaMA's legacy SentencePiece."""
+    return build_tiny_processor(tokenizer=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +62,17 @@ def test_only_assistant_tokens_carry_loss(processor, media):
     tokenizer = processor.tokenizer
     eos = [tokenizer.eos_token_id]
 
-    # Token by token: each assistant answer as the template renders it (" " + text), then </s>; nothing else.
-    expected = [tokenizer(" " + answer, add_special_tokens=False)["input_ids"] + eos for answer in ANSWERS]
-    assert trained_runs(batch["input_ids"][0], batch["labels"][0]) == expected
-    expected_text_only = [tokenizer(" A cat, a dog and a car.", add_special_tokens=False)["input_ids"] + eos]
-    assert trained_runs(batch["input_ids"][1], batch["labels"][1]) == expected_text_only
+    # Each assistant answer as the template renders it (" " + text), then </s>; nothing else.
+    runs = trained_runs(batch["input_ids"][0], batch["labels"][0])
+    assert [tokenizer.decode(run).strip() for run in runs] == [answer + tokenizer.eos_token for answer in ANSWERS]
+    assert all(run[-1:] == eos for run in runs)
+    text_only_runs = trained_runs(batch["input_ids"][1], batch["labels"][1])
+    assert [tokenizer.decode(run).strip() for run in text_only_runs] == ["A cat, a dog and a car." + tokenizer.eos_token]
+    if isinstance(tokenizer, LlamaTokenizer):  # inside the chat the answer has no extra leading '▁' token
+        alone = tokenizer(" " + ANSWERS[0], add_special_tokens=False)["input_ids"]
+        assert tokenizer.convert_ids_to_tokens(alone[0]) == "▁" and runs[0] == alone[1:] + eos
+    else:
+        assert runs[0] == tokenizer(" " + ANSWERS[0], add_special_tokens=False)["input_ids"] + eos
 
     placeholders = (batch["input_ids"] == processor.image_token_id) | (batch["input_ids"] == processor.video_token_id)
     assert placeholders[0].sum() > 0 and (batch["labels"][placeholders] == IGNORE_INDEX).all()
@@ -80,7 +88,7 @@ def test_broken_video_is_dropped_and_counted(processor, media):
     good = {"id": "good", "messages": two_turn_chat(media)}
     batch = collator([{"id": "broken", "messages": broken}, good, {"id": "missing", "messages": missing}])
     assert batch["input_ids"].shape[0] == 1
-    assert int(batch["video_frame_counts"][0]) > 0
+    assert int(batch["num_frames_per_video"][0]) > 0
     assert sum(collator.skipped.values()) == 2
     with pytest.raises(ValueError, match="every sample of the batch was dropped"):
         collator([{"id": "broken", "messages": broken}])
@@ -102,3 +110,16 @@ def test_max_length_cuts_text_and_drops_samples_whose_media_would_be_cut(process
     assert collator.skipped == {"media past max_length": 1}
     image_tokens = (batch["input_ids"][1] == processor.image_token_id).sum()
     assert image_tokens == processor.num_visual_tokens(1) and batch["pixel_values"].shape[0] == 1
+
+
+def test_blift_template_answer_is_exactly_what_trains(processor, media):
+    """A behaviour record's Listing-1 chat (data.templates): the trained tokens decode to the answer, with either
+    tokenizer family (multi-line text, numbers, quotes)."""
+    from hf_behavior.data import templates
+
+    from data.test_templates import LISTING1_ANSWER, known_record  # tests/ is on sys.path (rootdir conftest)
+
+    messages = templates.behavior_messages(known_record(media_path=str(media / "cuts.mp4")))
+    batch = BehaviorLlavaCollator(processor)([{"id": "blift", "messages": messages}])
+    (run,) = trained_runs(batch["input_ids"][0], batch["labels"][0])
+    assert processor.tokenizer.decode(run).strip() == LISTING1_ANSWER + processor.tokenizer.eos_token

@@ -230,4 +230,4 @@ def test_mixture_renders_and_loads_media_through_the_processor(tmp_path):
     blocks = Counter(block["type"] for chat in media_rows for message in chat for block in message["content"])
     inputs = processor.apply_chat_template(media_rows, tokenize=True, return_dict=True, processor_kwargs={"padding": True})
     assert len(inputs["input_ids"]) == 5 and len(inputs["pixel_values"]) == blocks["image"] >= 1
-    assert len(inputs["video_frame_counts"]) == blocks["video"] >= 1
+    assert len(inputs["num_frames_per_video"]) == blocks["video"] >= 1

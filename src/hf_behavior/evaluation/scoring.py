@@ -1,8 +1,10 @@
 """Teacher-forced scoring of assistant continuations: label log-probabilities and comment-span perplexity.
 
 A prompt (a chat conversation with media) is rendered with the processor's chat template and generation prompt; the
-continuation is a list of `(text, scored)` segments appended after it, each tokenized on its own, so a scored span
-maps to exactly the tokens a hand computation would take. Rows are right-padded into one forward pass.
+continuation is a list of `(text, scored)` segments appended after it. Prompt and continuation are tokenized as one
+text, as the model reads them, and the scored tokens are those whose characters overlap a scored segment: a text
+tokenized alone may differ (LLaMA's SentencePiece gives " amusement" alone a leading '▁' token it does not have
+after "ASSISTANT:"). Rows are right-padded into one forward pass.
 """
 
 from __future__ import annotations
@@ -61,15 +63,14 @@ def continuation_logprobs(
         raise ValueError(f"{len(conversations)} conversations but {len(continuations)} continuations")
     tokenizer = processor.tokenizer
     batch = encode_prompts(processor, conversations)
+    prompt_texts = processor.apply_chat_template(list(conversations), add_generation_prompt=True, tokenize=False)
     rows, scored_masks = [], []
-    for prompt_ids, prompt_mask, segments in zip(batch["input_ids"], batch["attention_mask"], continuations):
-        ids, scored = prompt_ids[prompt_mask.bool()].tolist(), [False] * int(prompt_mask.sum())
-        for text, is_scored in segments:
-            piece = tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
-            ids += piece
-            scored += [is_scored] * len(piece)
-        rows.append(ids)
-        scored_masks.append(scored)
+    for prompt_ids, prompt_mask, prompt_text, segments in zip(
+        batch["input_ids"], batch["attention_mask"], prompt_texts, continuations
+    ):
+        ids, scored = continuation_tokens(tokenizer, prompt_text, segments)
+        rows.append(prompt_ids[prompt_mask.bool()].tolist() + ids)
+        scored_masks.append([False] * int(prompt_mask.sum()) + scored)
 
     length = max(len(ids) for ids in rows)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -90,6 +91,30 @@ def continuation_logprobs(
     token_logprobs = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1).cpu()
     target_scored = scored[:, 1:]
     return [token_logprobs[i][target_scored[i]] for i in range(len(rows))]
+
+
+def continuation_tokens(tokenizer, prompt_text: str, segments: Sequence[Segment]) -> tuple[list[int], list[bool]]:
+    """The continuation's tokens in the joint tokenization of prompt + continuation, and which of them are scored
+    (their characters overlap a scored segment)."""
+    text, spans = prompt_text, []
+    for piece, is_scored in segments:
+        if is_scored:
+            spans.append((len(text), len(text) + len(piece)))
+        text += piece
+    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids, scored = [], []
+    for token_id, (start, end) in zip(encoding["input_ids"], encoding["offset_mapping"]):
+        if end <= len(prompt_text):
+            continue
+        if start < len(prompt_text):
+            raise ValueError(
+                f"the continuation {text[len(prompt_text):][:40]!r} merges with the end of the prompt into one token "
+                f"({tokenizer.convert_ids_to_tokens(token_id)!r}), so it cannot be scored apart from the prompt: "
+                "start the continuation at a token boundary (e.g. with a space)."
+            )
+        ids.append(token_id)
+        scored.append(any(start < span_end and end > span_start for span_start, span_end in spans))
+    return ids, scored
 
 
 @torch.no_grad()
@@ -121,34 +146,43 @@ def label_logprobs(
     )
     first_logprobs = torch.log_softmax(prompt.logits[:, -1].float(), dim=-1)  # [records, vocab]: each label's 1st token
 
-    label_ids = [tokenizer(" " + label, add_special_tokens=False)["input_ids"] for label in labels]
+    # each label's tokens as they follow its record's prompt in one tokenization (not " " + label alone: LLaMA's
+    # SentencePiece would add a '▁' token); the prompt's last line decides them, so it is tokenized once per line
+    prompt_texts = processor.apply_chat_template(list(conversations), add_generation_prompt=True, tokenize=False)
+    tokens_after: dict[tuple[str, str], list[int]] = {}
+    label_ids = []
+    for text in prompt_texts:
+        last_line = text[text.rfind("\n") + 1 :]
+        for label in labels:
+            if (last_line, label) not in tokens_after:
+                tokens_after[last_line, label] = continuation_tokens(tokenizer, last_line, [(" " + label, True)])[0]
+            label_ids.append(tokens_after[last_line, label])
     if any(not ids for ids in label_ids):
         raise ValueError(f"a label tokenizes to nothing: {[label for label, ids in zip(labels, label_ids) if not ids]}")
     records, num_labels, width = len(conversations), len(labels), max(len(ids) for ids in label_ids)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    ids = torch.full((num_labels, width), pad_id, dtype=torch.long)
-    label_mask = torch.zeros((num_labels, width), dtype=torch.long)
+    ids = torch.full((records * num_labels, width), pad_id, dtype=torch.long)  # row r * num_labels + l
+    label_mask = torch.zeros((records * num_labels, width), dtype=torch.long)
     for row, tokens in enumerate(label_ids):
         ids[row, : len(tokens)] = torch.tensor(tokens)
         label_mask[row, : len(tokens)] = 1
     ids, label_mask = ids.to(model.device), label_mask.to(model.device)
 
     # first token of every label: read off the prompt's last logits
-    scores = first_logprobs[:, ids[:, 0]]  # [records, labels]
+    scores = first_logprobs.repeat_interleave(num_labels, dim=0).gather(1, ids[:, :1])[:, 0]  # [records * labels]
     if width > 1:  # the other tokens: one pass over records x labels rows on the prompt's cache, repeated per label
         cache = prompt.past_key_values
         cache.batch_repeat_interleave(num_labels)
-        rows_ids = ids[:, :-1].repeat(records, 1)
-        rows_mask = torch.cat([prompt_mask.repeat_interleave(num_labels, dim=0), label_mask[:, :-1].repeat(records, 1)], 1)
+        rows_mask = torch.cat([prompt_mask.repeat_interleave(num_labels, dim=0), label_mask[:, :-1]], 1)
         positions = prompt_lengths.repeat_interleave(num_labels).unsqueeze(1) + torch.arange(width - 1, device=ids.device)
         logits = model(
-            input_ids=rows_ids, attention_mask=rows_mask, position_ids=positions, past_key_values=cache, use_cache=True
+            input_ids=ids[:, :-1], attention_mask=rows_mask, position_ids=positions, past_key_values=cache, use_cache=True
         ).logits
-        rest = torch.log_softmax(logits.float(), dim=-1).gather(-1, ids[:, 1:].repeat(records, 1).unsqueeze(-1))
-        rest = (rest.squeeze(-1) * label_mask[:, 1:].repeat(records, 1)).sum(dim=1).view(records, num_labels)
-        scores = scores + rest
+        rest = torch.log_softmax(logits.float(), dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+        scores = scores + (rest * label_mask[:, 1:]).sum(dim=1)
     if length_normalize:
         scores = scores / label_mask.sum(dim=1)
+    scores = scores.view(records, num_labels)
     return scores.cpu()
 
 

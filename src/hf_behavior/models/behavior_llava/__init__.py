@@ -7,6 +7,7 @@ _EXPORTS = {
     "assemble_behavior_llava": ".assemble",
     "BehaviorLlavaConfig": ".configuration_behavior_llava",
     "BehaviorLlavaForCausalLM": ".modeling_behavior_llava",
+    "BehaviorLlavaForConditionalGeneration": ".modeling_behavior_llava",
     "BehaviorLlavaImageProcessor": ".image_processing_behavior_llava",
     "BehaviorLlavaModel": ".modeling_behavior_llava",
     "BehaviorLlavaPreTrainedModel": ".modeling_behavior_llava",

@@ -21,8 +21,9 @@ from transformers import (
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
-from transformers.modeling_outputs import ModelOutput
+from transformers.modeling_outputs import BaseModelOutputWithPooling, ModelOutput
 from transformers.modeling_utils import slice_logits_to_keep
+from transformers.utils.generic import can_return_tuple
 
 from .configuration_behavior_llava import BehaviorLlavaConfig, slow_frame_mask
 
@@ -80,7 +81,9 @@ class BehaviorLlavaPreTrainedModel(PreTrainedModel):
     _skip_keys_device_placement = ["past_key_values"]
     _supports_flash_attn = True
     _supports_sdpa = True
+    _supports_flex_attn = True
     _supports_attention_backend = True
+    _can_compile_fullgraph = True
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Map every Auto class we support in `auto_map`, so `trust_remote_code=True` loads without hf_behavior."""
@@ -140,35 +143,125 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
     def set_input_embeddings(self, value):
         self.language_model.set_input_embeddings(value)
 
-    def get_vision_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """[frames, tokens, vision width]: the chosen hidden state, before any post-layernorm, CLS kept."""
-        outputs = self.vision_tower(pixel_values=pixel_values, output_hidden_states=True)
-        return outputs.hidden_states[self.config.vision_feature_layer]
-
-    def get_media_features(
+    @can_return_tuple
+    def get_image_features(
         self,
-        pixel_values: torch.Tensor,
-        frame_counts: list[int],
-        is_video: bool,
+        pixel_values: torch.FloatTensor,
         qformer_input_ids: torch.LongTensor | None = None,
         qformer_attention_mask: torch.LongTensor | None = None,
-        media_sample_index: torch.LongTensor | None = None,
-    ) -> torch.Tensor:
-        """All visual tokens of the given images or videos, concatenated in order: [total tokens, text width]."""
+        image_sample_index: torch.LongTensor | None = None,
+        **kwargs,
+    ) -> BaseModelOutputWithPooling:
+        """The vision tower's output with `pooler_output` = one [tokens, text width] tensor per image.
+
+        `image_sample_index`: the batch row of each image, whose Q-Former instruction it is paired with (default: row
+        0, a single prompt). `kwargs`: `output_hidden_states` / `output_attentions` of the vision tower.
+        """
+        frame_counts = [1] * pixel_values.shape[0]
+        return self._media_features(
+            pixel_values, frame_counts, False, qformer_input_ids, qformer_attention_mask, image_sample_index, **kwargs
+        )
+
+    @can_return_tuple
+    def get_video_features(
+        self,
+        pixel_values_videos: torch.FloatTensor,
+        num_frames_per_video: torch.LongTensor | list[int],
+        qformer_input_ids: torch.LongTensor | None = None,
+        qformer_attention_mask: torch.LongTensor | None = None,
+        video_sample_index: torch.LongTensor | None = None,
+        **kwargs,
+    ) -> BaseModelOutputWithPooling:
+        """As `get_image_features`, per video: `pooler_output` holds each video's tokens, frame-major."""
+        frame_counts = [int(count) for count in num_frames_per_video]
+        if pixel_values_videos.shape[0] != sum(frame_counts):
+            raise ValueError(
+                f"got {pixel_values_videos.shape[0]} video frames but the frame counts add up to {sum(frame_counts)}."
+            )
+        return self._media_features(
+            pixel_values_videos, frame_counts, True, qformer_input_ids, qformer_attention_mask, video_sample_index,
+            **kwargs,
+        )
+
+    def get_placeholder_mask(
+        self,
+        input_ids: torch.LongTensor,
+        inputs_embeds: torch.FloatTensor,
+        image_features: torch.FloatTensor | None = None,
+        video_features: torch.FloatTensor | None = None,
+    ) -> tuple[torch.BoolTensor, torch.BoolTensor]:
+        """[batch, seq, 1] masks of the `<image>` and `<video>` positions, checked against the given features."""
+        masks = []
+        for token_id, features, kind in (
+            (self.config.image_token_id, image_features, "image"),
+            (self.config.video_token_id, video_features, "video"),
+        ):
+            mask = input_ids == token_id
+            if features is not None and int(mask.sum()) != features.shape[0]:
+                raise ValueError(
+                    f"input_ids has {int(mask.sum())} <{kind}> placeholder tokens but the {kind} features are "
+                    f"{features.shape[0]} tokens."
+                )
+            masks.append(mask.unsqueeze(-1).to(inputs_embeds.device))
+        return masks[0], masks[1]
+
+    def media_sample_index(
+        self, input_ids: torch.LongTensor, frame_counts: list[int], is_video: bool
+    ) -> torch.LongTensor:
+        """The batch row of each image or video: media fill the placeholder positions in row-major order."""
+        kind = "video" if is_video else "image"
+        mask = input_ids == (self.config.video_token_id if is_video else self.config.image_token_id)
+        tokens_per_media = [self.config.num_visual_tokens(count, is_video) for count in frame_counts]
+        if int(mask.sum()) != sum(tokens_per_media):
+            raise ValueError(
+                f"{len(frame_counts)} {kind}(s) need {sum(tokens_per_media)} <{kind}> placeholder tokens but input_ids "
+                f"has {int(mask.sum())}: expand each <{kind}> with BehaviorLlavaProcessor (or "
+                f"config.num_visual_tokens) and pass one {kind} per placeholder."
+            )
+        row_ends = mask.sum(dim=1).cumsum(0)
+        media_ends = torch.as_tensor(tokens_per_media, device=row_ends.device).cumsum(0)
+        return torch.searchsorted(row_ends, media_ends)
+
+    def _media_features(
+        self, pixel_values, frame_counts, is_video, qformer_input_ids, qformer_attention_mask, media_sample_index,
+        output_hidden_states: bool | None = None, **vision_kwargs,
+    ) -> BaseModelOutputWithPooling:
         pixel_values = pixel_values.to(self.vision_tower.dtype)
-        features = self.get_vision_features(pixel_values)
+        vision = self.vision_tower(pixel_values=pixel_values, output_hidden_states=True, **vision_kwargs)
+        features = vision.hidden_states[self.config.vision_feature_layer]  # before any post-layernorm, CLS kept
         patches = features[:, 1:] if self.config.vision_feature_select_strategy == "default" else features
         if self.config.video_representation != "llama_vid":
-            return self._pooled_tokens(patches, frame_counts, is_video)
+            tokens = self._pooled_tokens(patches, frame_counts, is_video)
+        else:
+            if media_sample_index is None:
+                media_sample_index = torch.zeros(len(frame_counts), dtype=torch.long, device=features.device)
+            tokens = self._llama_vid_tokens(
+                features, patches, frame_counts, qformer_input_ids, qformer_attention_mask, media_sample_index
+            )
+        tokens_per_media = [self.config.num_visual_tokens(count, is_video) for count in frame_counts]
+        if output_hidden_states is None:
+            output_hidden_states = self.vision_tower.config.output_hidden_states
+        return BaseModelOutputWithPooling(
+            last_hidden_state=vision.last_hidden_state,
+            pooler_output=tokens.split(tokens_per_media),
+            hidden_states=vision.hidden_states if output_hidden_states else None,
+            attentions=vision.attentions,
+        )
 
+    def _llama_vid_tokens(
+        self, features, patches, frame_counts, qformer_input_ids, qformer_attention_mask, media_sample_index
+    ) -> torch.Tensor:
+        """Context + content tokens of every frame, frame-major: [total tokens, text width]."""
         if qformer_input_ids is None:
             raise ValueError(
                 "video_representation='llama_vid' needs the instruction text for the Q-Former: pass qformer_input_ids "
                 "and qformer_attention_mask (BehaviorLlavaProcessor returns them)."
             )
+        if qformer_attention_mask is None:
+            qformer_attention_mask = torch.ones_like(qformer_input_ids)
         # Every frame of a media item is paired with the instruction of the sample it belongs to.
-        frame_sample_index = media_sample_index.repeat_interleave(
-            torch.as_tensor(frame_counts, device=media_sample_index.device)
+        frame_sample_index = media_sample_index.to(qformer_input_ids.device).repeat_interleave(
+            torch.as_tensor(frame_counts, device=qformer_input_ids.device)
         )
         text_ids = qformer_input_ids[frame_sample_index]
         text_mask = qformer_attention_mask[frame_sample_index]
@@ -210,12 +303,13 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
         frames = [slow[i] if flag else fast[i] for i, flag in enumerate(is_slow)]
         return self.content_projector(torch.cat(frames, dim=0))
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
         pixel_values: torch.FloatTensor | None = None,
         pixel_values_videos: torch.FloatTensor | None = None,
-        video_frame_counts: torch.LongTensor | list[int] | None = None,
+        num_frames_per_video: torch.LongTensor | list[int] | None = None,
         qformer_input_ids: torch.LongTensor | None = None,
         qformer_attention_mask: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
@@ -227,8 +321,8 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
     ) -> BehaviorLlavaModelOutputWithPast:
         r"""
         pixel_values: images, [num_images, 3, H, W], in the order their `<image>` placeholders appear (row-major).
-        pixel_values_videos: the frames of all videos concatenated, [sum(video_frame_counts), 3, H, W].
-        video_frame_counts: frames of each video, in the order of their `<video>` placeholders.
+        pixel_values_videos: the frames of all videos concatenated, [sum(num_frames_per_video), 3, H, W].
+        num_frames_per_video: frames of each video, in the order of their `<video>` placeholders.
         qformer_input_ids / qformer_attention_mask: each sample's instruction in the Q-Former tokenizer, [batch, L].
         """
         if (input_ids is None) == (inputs_embeds is None):
@@ -244,17 +338,25 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
             inputs_embeds = self.get_input_embeddings()(text_ids)
 
         if pixel_values is not None:
-            image_features, inputs_embeds = self._splice(
-                input_ids, inputs_embeds, pixel_values, [1] * pixel_values.shape[0], False, qformer_input_ids,
-                qformer_attention_mask,
-            )
+            sample_index = self.media_sample_index(input_ids, [1] * pixel_values.shape[0], is_video=False)
+            image_features = self.get_image_features(
+                pixel_values, qformer_input_ids, qformer_attention_mask, sample_index, return_dict=True
+            ).pooler_output
+            image_features = torch.cat(image_features).to(inputs_embeds.device, inputs_embeds.dtype)
+            image_mask, _ = self.get_placeholder_mask(input_ids, inputs_embeds, image_features=image_features)
+            inputs_embeds = inputs_embeds.masked_scatter(image_mask, image_features)
         if pixel_values_videos is not None:
-            if video_frame_counts is None:
-                raise ValueError("pixel_values_videos needs video_frame_counts (frames per video).")
-            video_features, inputs_embeds = self._splice(
-                input_ids, inputs_embeds, pixel_values_videos, [int(c) for c in video_frame_counts], True,
-                qformer_input_ids, qformer_attention_mask,
-            )
+            if num_frames_per_video is None:
+                raise ValueError("pixel_values_videos needs num_frames_per_video (frames per video).")
+            frame_counts = [int(count) for count in num_frames_per_video]
+            sample_index = self.media_sample_index(input_ids, frame_counts, is_video=True)
+            video_features = self.get_video_features(
+                pixel_values_videos, frame_counts, qformer_input_ids, qformer_attention_mask, sample_index,
+                return_dict=True,
+            ).pooler_output
+            video_features = torch.cat(video_features).to(inputs_embeds.device, inputs_embeds.dtype)
+            _, video_mask = self.get_placeholder_mask(input_ids, inputs_embeds, video_features=video_features)
+            inputs_embeds = inputs_embeds.masked_scatter(video_mask, video_features)
 
         outputs = self.language_model(
             attention_mask=attention_mask,
@@ -273,28 +375,6 @@ class BehaviorLlavaModel(BehaviorLlavaPreTrainedModel):
             video_hidden_states=video_features,
         )
 
-    def _splice(self, input_ids, inputs_embeds, pixel_values, frame_counts, is_video, qformer_ids, qformer_mask):
-        """Encode the media and write their tokens over the placeholder positions; returns (features, embeds)."""
-        kind = "video" if is_video else "image"
-        token_id = self.config.video_token_id if is_video else self.config.image_token_id
-        mask = input_ids == token_id
-        tokens_per_media = [self.config.num_visual_tokens(count, is_video) for count in frame_counts]
-        if int(mask.sum()) != sum(tokens_per_media):
-            raise ValueError(
-                f"{len(frame_counts)} {kind}(s) need {sum(tokens_per_media)} <{kind}> placeholder tokens but input_ids "
-                f"has {int(mask.sum())}: expand each <{kind}> with BehaviorLlavaProcessor (or "
-                f"config.num_visual_tokens) and pass one {kind} per placeholder."
-            )
-        if pixel_values.shape[0] != sum(frame_counts):
-            raise ValueError(
-                f"got {pixel_values.shape[0]} {kind} frames but the frame counts add up to {sum(frame_counts)}."
-            )
-        sample_index = _media_sample_index(mask, tokens_per_media)
-        features = self.get_media_features(
-            pixel_values, frame_counts, is_video, qformer_ids, qformer_mask, sample_index
-        ).to(inputs_embeds.device, inputs_embeds.dtype)
-        return features, inputs_embeds.masked_scatter(mask.unsqueeze(-1), features)
-
 
 def _placeholder_mask(input_ids: torch.LongTensor, config: BehaviorLlavaConfig) -> torch.BoolTensor:
     return (input_ids == config.image_token_id) | (input_ids == config.video_token_id)
@@ -308,15 +388,9 @@ def _avg_pool_patches(patches: torch.Tensor, kernel: int) -> torch.Tensor:
     return F.avg_pool2d(grid, kernel_size=kernel, stride=kernel).flatten(2).transpose(1, 2)
 
 
-def _media_sample_index(placeholder_mask: torch.Tensor, tokens_per_media: list[int]) -> torch.LongTensor:
-    """Which batch row each media item sits in: media fill the placeholder positions in row-major order."""
-    row_ends = placeholder_mask.sum(dim=1).cumsum(0)
-    media_ends = torch.as_tensor(tokens_per_media, device=row_ends.device).cumsum(0)
-    return torch.searchsorted(row_ends, media_ends)
-
-
 class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
     _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+    _tp_plan = {"lm_head": "colwise_gather_output"}
 
     def __init__(self, config: BehaviorLlavaConfig):
         super().__init__(config)
@@ -334,12 +408,51 @@ class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
     def get_output_embeddings(self):
         return self.lm_head
 
+    def _expand_inputs_for_generation(self, expand_size=1, is_encoder_decoder=False, input_ids=None, **model_kwargs):
+        """Give every copy of a prompt (beams, `num_return_sequences`) that prompt's whole media.
+
+        Generation repeats each tensor row by row, which suits per-sample inputs but not our media, flat over frames:
+        frames 0,1,2 of one video would become 0,0,1,1,2,2. Media are regrouped per sample and repeated per copy.
+        """
+        media = {}
+        if expand_size > 1 and input_ids is not None:
+            media = self._expand_media(input_ids, expand_size, model_kwargs)
+        input_ids, model_kwargs = super()._expand_inputs_for_generation(
+            expand_size=expand_size, is_encoder_decoder=is_encoder_decoder, input_ids=input_ids, **model_kwargs
+        )
+        model_kwargs.update(media)
+        return input_ids, model_kwargs
+
+    def _expand_media(self, input_ids: torch.LongTensor, expand_size: int, model_kwargs: dict) -> dict:
+        """Pops the media inputs from `model_kwargs`; returns them with each sample's media repeated `expand_size` times."""
+        media = {}
+        for key, is_video in (("pixel_values", False), ("pixel_values_videos", True)):
+            pixels = model_kwargs.pop(key, None)
+            if pixels is None:
+                continue
+            counts = model_kwargs.pop("num_frames_per_video", None) if is_video else [1] * pixels.shape[0]
+            if counts is None:
+                raise ValueError("pixel_values_videos needs num_frames_per_video (frames per video).")
+            counts = torch.as_tensor(counts, dtype=torch.long, device=pixels.device)
+            sample_index = self.model.media_sample_index(input_ids, counts.tolist(), is_video).to(pixels.device)
+            media_per_sample = torch.bincount(sample_index, minlength=input_ids.shape[0]).tolist()
+            media_order = torch.cat(
+                [group.repeat(expand_size) for group in torch.arange(len(counts), device=pixels.device).split(media_per_sample)]
+            )
+            starts = counts.cumsum(0) - counts
+            frame_index = torch.cat([torch.arange(starts[m], starts[m] + counts[m]) for m in media_order.tolist()])
+            media[key] = pixels[frame_index.to(pixels.device)]
+            if is_video:
+                media["num_frames_per_video"] = counts[media_order]
+        return media
+
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
         pixel_values: torch.FloatTensor | None = None,
         pixel_values_videos: torch.FloatTensor | None = None,
-        video_frame_counts: torch.LongTensor | list[int] | None = None,
+        num_frames_per_video: torch.LongTensor | list[int] | None = None,
         qformer_input_ids: torch.LongTensor | None = None,
         qformer_attention_mask: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
@@ -360,7 +473,7 @@ class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
             input_ids=input_ids,
             pixel_values=pixel_values,
             pixel_values_videos=pixel_values_videos,
-            video_frame_counts=video_frame_counts,
+            num_frames_per_video=num_frames_per_video,
             qformer_input_ids=qformer_input_ids,
             qformer_attention_mask=qformer_attention_mask,
             attention_mask=attention_mask,
@@ -368,6 +481,7 @@ class BehaviorLlavaForCausalLM(BehaviorLlavaPreTrainedModel, GenerationMixin):
             past_key_values=past_key_values,
             inputs_embeds=inputs_embeds,
             use_cache=use_cache,
+            return_dict=True,
             **kwargs,
         )
         hidden_states = outputs.last_hidden_state
@@ -418,8 +532,16 @@ def _last_token_states(hidden_states: torch.Tensor, attention_mask: torch.Tensor
     return hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), last]
 
 
+# transformers' name for a VLM with an LM head, for users who look for it.
+BehaviorLlavaForConditionalGeneration = BehaviorLlavaForCausalLM
+
 BehaviorLlavaConfig.register_for_auto_class()
 BehaviorLlavaModel.register_for_auto_class("AutoModel")
 BehaviorLlavaForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 
-__all__ = ["BehaviorLlavaModel", "BehaviorLlavaForCausalLM", "BehaviorLlavaPreTrainedModel"]
+__all__ = [
+    "BehaviorLlavaModel",
+    "BehaviorLlavaForCausalLM",
+    "BehaviorLlavaForConditionalGeneration",
+    "BehaviorLlavaPreTrainedModel",
+]

@@ -8,7 +8,10 @@
 import os
 
 from transformers import BatchFeature
-from transformers.processing_utils import ProcessorMixin
+from transformers.image_utils import ImageInput
+from transformers.processing_utils import MultiModalData, ProcessorMixin
+from transformers.tokenization_utils_base import TextInput
+from transformers.video_utils import VideoInput
 
 from .configuration_behavior_llava import visual_token_count
 
@@ -90,7 +93,15 @@ class BehaviorLlavaProcessor(ProcessorMixin):
 
     @property
     def model_input_names(self) -> list[str]:
-        return super().model_input_names + ["qformer_input_ids", "qformer_attention_mask"]
+        """What `__call__` returns for the model: the LLM tokenizer's, the media processors' and the Q-Former's
+        inputs (the Q-Former tokenizer's own names would add duplicates and token_type_ids, never returned)."""
+        names = (
+            self.tokenizer.model_input_names
+            + self.image_processor.model_input_names
+            + self.video_processor.model_input_names
+            + ["qformer_input_ids", "qformer_attention_mask"]
+        )
+        return list(dict.fromkeys(names))
 
     @property
     def num_patches(self) -> int:
@@ -101,14 +112,36 @@ class BehaviorLlavaProcessor(ProcessorMixin):
     def num_visual_tokens(self, num_frames: int = 1, is_video: bool = False) -> int:
         return visual_token_count(num_frames, is_video, self.num_patches, self)
 
+    def _get_num_multimodal_tokens(self, image_sizes=None, video_sizes=None, **kwargs) -> MultiModalData:
+        """Placeholder tokens of images / videos of the given sizes (transformers' helper for serving engines).
+
+        Every image takes the same count whatever its size (it is resized); a video's count depends only on its
+        frames, `video_sizes` being (frames, height, width) as the model receives them (after any sampling).
+        """
+        counts = {}
+        if image_sizes is not None:
+            counts["num_image_tokens"] = [self.num_visual_tokens(1)] * len(image_sizes)
+            counts["num_image_patches"] = [1] * len(image_sizes)
+        if video_sizes is not None:
+            counts["num_video_tokens"] = [self.num_visual_tokens(frames, is_video=True) for frames, *_ in video_sizes]
+        return MultiModalData(**counts)
+
     def replace_image_token(self, image_inputs: dict, image_idx: int, **kwargs) -> str:
         return self.image_token * self.num_visual_tokens(1, is_video=False)
 
     def replace_video_token(self, video_inputs: dict, video_idx: int, **kwargs) -> str:
-        frames = int(video_inputs["video_frame_counts"][video_idx])
+        frames = int(video_inputs["num_frames_per_video"][video_idx])
         return self.video_token * self.num_visual_tokens(frames, is_video=True)
 
-    def __call__(self, images=None, text=None, videos=None, audio=None, qformer_text=None, **kwargs) -> BatchFeature:
+    def __call__(
+        self,
+        images: ImageInput | None = None,
+        text: TextInput | list[TextInput] | None = None,
+        videos: VideoInput | None = None,
+        audio: None = None,
+        qformer_text: str | list[str] | None = None,
+        **kwargs,
+    ) -> BatchFeature:
         """Tokenize `text` with expanded placeholders, process media, and tokenize each sample's Q-Former text.
 
         `qformer_text` overrides the instruction read from `text` (one string per sample).

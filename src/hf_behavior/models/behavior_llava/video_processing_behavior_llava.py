@@ -4,11 +4,12 @@ LLaMA-VID samples videos at 1 fps (every round(avg_fps)-th frame, no cap) and ru
 (shortest side resized with PIL bicubic, centre crop); converted LLaMA-VID checkpoints are configured that way
 (`resize_backend="pil"`, `size={"shortest_edge": S}`, `do_center_crop`, `round_frame_step`, `max_frames=None`).
 The class defaults are LLaVA's pad-to-square on float tensors, with at most `max_frames` frames. The frames of all
-videos in a call are concatenated (`pixel_values_videos`) with `video_frame_counts` saying how many belong to each
+videos in a call are concatenated (`pixel_values_videos`) with `num_frames_per_video` saying how many belong to each
 video, so that batches can mix videos of different lengths without padding frames.
 """
 
 
+import io
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from huggingface_hub.utils import httpx
 from transformers import BatchFeature
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, PILImageResampling
 from transformers.processing_utils import VideosKwargs
@@ -37,8 +39,8 @@ def sample_frame_indices(
     max_frames: int | None,
     round_frame_step: bool = False,
 ) -> np.ndarray:
-    """Frame indices to decode: `num_frames` spread uniformly, else one every native_fps/`fps` frames; at most
-    `max_frames` (None: no cap).
+    """Frame indices to decode: `num_frames` spread uniformly, else one every native_fps/`fps` frames (`fps` None:
+    every frame); at most `max_frames` (None: no cap).
 
     `round_frame_step` takes every round(native_fps/fps)-th frame from frame 0, as LLaMA-VID's `load_video` does
     (llamavid/serve/cli.py, llamavid/eval/model_msvd_qa.py); otherwise the step is the exact float ratio.
@@ -48,6 +50,8 @@ def sample_frame_indices(
     if num_frames is not None:
         count = min(num_frames, total_frames)
         indices = np.linspace(0, total_frames - 1, count)
+    elif fps is None:
+        indices = np.arange(total_frames)
     elif round_frame_step:
         ratio = native_fps / fps if native_fps and native_fps > 0 else 1.0
         indices = np.arange(0, total_frames, max(1, round(ratio)))  # Python's round, as the original
@@ -67,43 +71,53 @@ def load_video_frames(
     num_threads: int = 0,
     round_frame_step: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Decode the sampled frames of a video file with decord (else PyAV): (uint8 [T, H, W, 3], timestamps in s [T])."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"video file not found: {path}")
-    if path.stat().st_size == 0:
-        raise ValueError(f"video file is empty (0 bytes): {path}")
+    """Decode the sampled frames of a video file or http(s) URL with decord (else PyAV): (uint8 [T, H, W, 3],
+    timestamps in s [T]). A URL is fetched into memory, as transformers' `load_video` does."""
+    if isinstance(path, str) and path.startswith(("http://", "https://")):
+        response = httpx.get(path, follow_redirects=True)
+        response.raise_for_status()
+        source = io.BytesIO(response.content)
+    else:
+        path = source = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"video file not found: {path}")
+        if path.stat().st_size == 0:
+            raise ValueError(f"video file is empty (0 bytes): {path}")
     sampling = {"fps": fps, "num_frames": num_frames, "max_frames": max_frames, "round_frame_step": round_frame_step}
     try:
-        frames, indices, native_fps = _decode_with_decord(path, sampling, num_threads)
+        frames, indices, native_fps = _decode_with_decord(source, sampling, num_threads)
     except Exception as decord_error:  # noqa: BLE001  (decord's own DECORDError derives from Exception)
         # decord (installed as the decord2 wheels) is missing where it has no wheel, and a decord may reject a valid
         # stream (decord 0.6 refused a 72x48 MPEG-4 clip: "The size must exactly match"); PyAV (FFmpeg, as decord)
         # decodes the same frames, so a file fails only if both decoders fail.
         import av
 
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
         try:
-            frames, indices, native_fps = _decode_with_pyav(path, sampling)
+            frames, indices, native_fps = _decode_with_pyav(source, sampling)
         except (av.error.FFmpegError, ValueError) as error:
             raise ValueError(f"cannot decode video {path}: {decord_error} (PyAV: {error})") from error
     timestamps = indices / native_fps if native_fps > 0 else indices.astype(float)
     return frames, timestamps.astype(np.float64)
 
 
-def _decode_with_decord(path: Path, sampling: dict, num_threads: int) -> tuple[np.ndarray, np.ndarray, float]:
+def _decode_with_decord(
+    source: Path | io.BytesIO, sampling: dict, num_threads: int
+) -> tuple[np.ndarray, np.ndarray, float]:
     from decord import VideoReader, cpu
 
-    reader = VideoReader(str(path), ctx=cpu(0), num_threads=num_threads)
+    reader = VideoReader(source if isinstance(source, io.BytesIO) else str(source), ctx=cpu(0), num_threads=num_threads)
     native_fps = float(reader.get_avg_fps())
     indices = sample_frame_indices(len(reader), native_fps, **sampling)
     return reader.get_batch(indices.tolist()).asnumpy(), indices, native_fps
 
 
-def _decode_with_pyav(path: Path, sampling: dict) -> tuple[np.ndarray, np.ndarray, float]:
+def _decode_with_pyav(source: Path | io.BytesIO, sampling: dict) -> tuple[np.ndarray, np.ndarray, float]:
     """The same sampled frames as the decord path, decoding the stream once from the start."""
     import av
 
-    with av.open(str(path)) as container:
+    with av.open(source if isinstance(source, io.BytesIO) else str(source)) as container:
         stream = container.streams.video[0]
         total = stream.frames or sum(1 for packet in container.demux(stream) if packet.size)
         native_fps = float(stream.average_rate or 0)
@@ -133,7 +147,7 @@ class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
     """
 
     valid_kwargs = BehaviorLlavaVideoProcessorKwargs
-    model_input_names = ["pixel_values_videos", "video_frame_counts"]
+    model_input_names = ["pixel_values_videos", "num_frames_per_video"]
 
     size = {"height": 224, "width": 224}
     crop_size = None
@@ -161,23 +175,28 @@ class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
         """`videos`: one or a list of file paths or frame arrays ([T, H, W, 3] uint8 or [T, 3, H, W])."""
         return_tensors = kwargs.pop("return_tensors", None)
         options = self.call_options(**kwargs)
+        # do_sample_frames=False (transformers' switch): every frame of a file, a frame array as given
+        sampled = options["do_sample_frames"] is not False
         frames, counts, timestamps = [], [], []
         for video in _flatten_videos(videos):
             if isinstance(video, (str, os.PathLike)):
                 array, stamps = load_video_frames(
-                    video, options["fps"], options["num_frames"], options["max_frames"], options["decode_threads"],
-                    options["round_frame_step"],
+                    video, options["fps"] if sampled else None, options["num_frames"] if sampled else None,
+                    options["max_frames"] if sampled else None, options["decode_threads"], options["round_frame_step"],
                 )
                 clip = torch.from_numpy(array).permute(0, 3, 1, 2)
             else:
                 clip = _frames_to_tensor(video)
-                clip, stamps = self._subsample_array(clip, options)
+                if sampled:
+                    clip, stamps = self._subsample_array(clip, options)
+                else:
+                    stamps = np.arange(clip.shape[0]) / (options["fps"] or 1.0)
             frames.append(self.transform_frames(clip, **options))
             counts.append(clip.shape[0])
             timestamps.append([float(t) for t in stamps])
         data = {
             "pixel_values_videos": torch.cat(frames, dim=0),
-            "video_frame_counts": torch.tensor(counts, dtype=torch.long),
+            "num_frames_per_video": torch.tensor(counts, dtype=torch.long),
             "video_timestamps": timestamps,
         }
         return BatchFeature(data, tensor_type=return_tensors, skip_tensor_conversion=["video_timestamps"])
@@ -245,10 +264,10 @@ class BehaviorLlavaVideoProcessor(BaseVideoProcessor):
 
 # Options of transformers' VideosKwargs this processor does not implement (frames are decoded here, always RGB).
 UNSUPPORTED_OPTIONS = {
-    "default_to_square", "do_sample_frames", "video_metadata", "data_format", "input_data_format", "device",
+    "default_to_square", "video_metadata", "data_format", "input_data_format", "device",
     "return_metadata",
 }
-NULLABLE_OPTIONS = {"num_frames", "max_frames", "fps"}
+NULLABLE_OPTIONS = {"num_frames", "max_frames", "fps", "do_sample_frames"}
 
 
 def _resize_output_size(height: int, width: int, size: dict) -> tuple[int, int]:
