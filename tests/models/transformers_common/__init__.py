@@ -28,8 +28,11 @@ def _register(name: str, **attributes) -> None:
     module.__dict__.update(attributes)
 
 
-_register("exporters.test_export", ExportTesterMixin=type("ExportTesterMixin", (), {}))
-_register("generation.test_utils", GenerationTesterMixin=type("GenerationTesterMixin", (), {}))
-_register("utils.test_configuration_utils", config_common_kwargs=None)
-sys.modules.setdefault("fetch_hub_objects_for_ci", types.ModuleType("fetch_hub_objects_for_ci", NOT_IN_SDIST))
-sys.modules["fetch_hub_objects_for_ci"].url_to_local_path = lambda url: url
+# test_configuration_common runs `direct_transformers_import(<this folder>)`, which executes this file again under the
+# name "transformers": the stand-ins are registered only under this package's own name, never inside transformers.
+if __name__ == "transformers_common":
+    _register("exporters.test_export", ExportTesterMixin=type("ExportTesterMixin", (), {}))
+    _register("generation.test_utils", GenerationTesterMixin=type("GenerationTesterMixin", (), {}))
+    _register("utils.test_configuration_utils", config_common_kwargs=None)
+    sys.modules.setdefault("fetch_hub_objects_for_ci", types.ModuleType("fetch_hub_objects_for_ci", NOT_IN_SDIST))
+    sys.modules["fetch_hub_objects_for_ci"].url_to_local_path = lambda url: url
