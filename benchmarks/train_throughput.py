@@ -131,7 +131,7 @@ def measure_peer(shape: dict, batch: int, frames: int, steps: int, device, dtype
         model = build_peer(shape)
         model.model.vision_tower.requires_grad_(False)
         if checkpointing:
-            model.gradient_checkpointing_enable()
+            model.activation_checkpointing_enable()
             # transformers' hook on the vision tower's embeddings makes the frozen tower run backward: hook only the
             # LLM's, as our model does, so the two are compared on the same work
             model.disable_input_require_grads()
@@ -239,7 +239,7 @@ def measure_through_trainer(
         model = build_ours(shape, **ids)
     apply_freezing(model, freeze)
     if checkpointing:
-        model.gradient_checkpointing_enable()
+        model.activation_checkpointing_enable()
     processor = build_tiny_processor(model.config, tokenizer)
 
     class StepClock(TrainerCallback):
@@ -256,7 +256,7 @@ def measure_through_trainer(
         collated = collator(dataset.select(range(batch)).to_list())
         args = SFTConfig(
             output_dir=tmp, max_steps=steps + 1, per_device_train_batch_size=batch, learning_rate=1e-5,
-            bf16=dtype == torch.bfloat16, use_cpu=device.type == "cpu", gradient_checkpointing=checkpointing,
+            bf16=dtype == torch.bfloat16, use_cpu=device.type == "cpu", activation_checkpointing=checkpointing,
             dataloader_num_workers=workers, remove_unused_columns=False, save_strategy="no", report_to=[],
             logging_strategy="no", disable_tqdm=True, dataset_kwargs={"skip_prepare_dataset": True},
         )  # fmt: skip
@@ -306,7 +306,7 @@ def main() -> None:
         ours_model = build_ours(shape)
     apply_freezing(ours_model, args.freeze)
     if args.gradient_checkpointing:
-        ours_model.gradient_checkpointing_enable()
+        ours_model.activation_checkpointing_enable()
     ours, ours_peak, ours_len = measure(ours_model, ours_batch, args.batch, args.frames, args.steps, device, dtype)
     if device.type == "cuda":
         llm_steps = measure_llm_part(ours_model, args.batch, ours_len, args.steps, device, dtype)
