@@ -9,6 +9,7 @@ and `--llm` paths. The mixture already holds `num_train_epochs` passes (fraction
 draw of BLIFT rows), so the trainer runs one pass over it.
 """
 
+import multiprocessing
 import os
 import tempfile
 from collections import Counter
@@ -116,6 +117,16 @@ def resume_checkpoint(training_args) -> str | None:
     return last
 
 
+def set_worker_start(training_args) -> None:
+    """DataLoader workers from a forkserver: a clean process that imported the collator's modules once, so each
+    worker starts in milliseconds without inheriting the training process's model, CUDA context and threads."""
+    if training_args.dataloader_num_workers == 0:  # `--dataloader_num_workers 0` over a YAML that names a method
+        training_args.dataloader_multiprocessing_context = None
+    elif training_args.dataloader_multiprocessing_context == "forkserver":
+        multiprocessing.set_forkserver_preload(["hf_behavior.training.collator", "hf_behavior.models.behavior_llava",
+                                                "datasets"])  # fmt: skip
+
+
 def load_model_and_processor(script_args, model_args):
     quantization = llm_quantization_config(model_args)  # QLoRA (load_in_4bit / load_in_8bit): the LLM only
     if model_args.model_name_or_path:
@@ -169,6 +180,7 @@ def main(script_args, training_args, model_args):
         raise ValueError("push_to_hub needs hub_model_id (the repo to create, e.g. your-name/behavior-llava-7b)")
     check_setup(script_args, training_args, model_args)
     resume = resume_checkpoint(training_args)
+    set_worker_start(training_args)
     train, held_out, mixture = load_data(script_args, training_args)
     push, training_args.push_to_hub = training_args.push_to_hub, False  # we push our own card and files at the end
     if push and training_args.process_index == 0:  # a bad token or repo id fails now, not after training
@@ -195,13 +207,17 @@ def main(script_args, training_args, model_args):
         trainer.add_callback(BehaviorMetricsCallback(trainer, held_out, max_new_tokens=script_args.eval_max_new_tokens))
     trainer.accelerator.print(f"processes: {trainer.accelerator.num_processes}\ntrainable parameters: {frozen}\n"
                               f"mixture: {mixture}")
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and not trainer.is_fsdp_enabled:
+        # accelerate 1.15 shards only on accelerators: on CPU (gloo) its FSDP config falls back to plain DDP
+        trainer.accelerator.print(f"warning: FSDP was asked for but accelerate runs {trainer.accelerator.distributed_type}"
+                                  ": every process holds the whole model")
 
     trainer.train(resume_from_checkpoint=resume)
     if held_out is not None and not final_eval(trainer.state):
         trainer.evaluate()
     metrics = final_eval(trainer.state)
     samples = trainer.sample_counts()  # the counts since the last logging step too, over all processes
-    trainer.log(samples)
+    trainer.log(dict(samples))
     trainer.accelerator.print(f"samples (all processes): {samples}")
 
     if model_args.use_peft:  # the merged weights, so the checkpoint loads without peft
