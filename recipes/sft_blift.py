@@ -10,6 +10,7 @@ draw of BLIFT rows), so the trainer runs one pass over it.
 """
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import tempfile
 from collections import Counter
@@ -118,13 +119,15 @@ def resume_checkpoint(training_args) -> str | None:
 
 
 def set_worker_start(training_args) -> None:
-    """DataLoader workers from a forkserver: a clean process that imported the collator's modules once, so each
-    worker starts in milliseconds without inheriting the training process's model, CUDA context and threads."""
+    """DataLoader workers from a forkserver: a clean process, started now (its imports overlap the model's loading),
+    that imported the collator's modules once; each worker forks from it in milliseconds without inheriting the
+    training process's model, CUDA context and threads (forked workers never delivered a batch on an H200)."""
     if training_args.dataloader_num_workers == 0:  # `--dataloader_num_workers 0` over a YAML that names a method
         training_args.dataloader_multiprocessing_context = None
     elif training_args.dataloader_multiprocessing_context == "forkserver":
         multiprocessing.set_forkserver_preload(["hf_behavior.training.collator", "hf_behavior.models.behavior_llava",
                                                 "datasets"])  # fmt: skip
+        multiprocessing.forkserver.ensure_running()
 
 
 def load_model_and_processor(script_args, model_args):
@@ -209,8 +212,9 @@ def main(script_args, training_args, model_args):
                               f"mixture: {mixture}")
     if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and not trainer.is_fsdp_enabled:
         # accelerate 1.15 shards only on accelerators: on CPU (gloo) its FSDP config falls back to plain DDP
-        trainer.accelerator.print(f"warning: FSDP was asked for but accelerate runs {trainer.accelerator.distributed_type}"
-                                  ": every process holds the whole model")
+        distributed = trainer.accelerator.distributed_type
+        trainer.accelerator.print(f"warning: FSDP was asked for but accelerate runs {distributed}: every process "
+                                  "holds the whole model")  # fmt: skip
 
     trainer.train(resume_from_checkpoint=resume)
     if held_out is not None and not final_eval(trainer.state):
