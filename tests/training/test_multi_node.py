@@ -1,5 +1,6 @@
 """Issue 32.7: accelerate's own multi-node launch (2 machines x 1 process, both on localhost, gloo on CPU) trains
-the tiny recipe to the same losses as 2 processes on one machine."""
+the tiny recipe to the same losses as 2 processes on one machine. Issue 32.3 under DDP: a process whose batch lost
+every sample still takes part in the step's collectives, so the other process does not wait forever."""
 
 import json
 import os
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from process_tree import kill_tree
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH = [sys.executable, "-m", "accelerate.commands.launch",
@@ -49,3 +51,22 @@ def test_two_machines_train_to_the_same_losses_as_two_processes_on_one(workdir):
     expected = losses(workdir / "one_machine")
     assert sorted(expected) == [1, 2, 3]
     assert losses(workdir / "two_machines") == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_process_whose_batch_lost_every_sample_skips_the_step_with_the_other(workdir):
+    """Batch size 1 on 2 processes, one corrupt mp4: one process's step has no sample, the other's has one."""
+    command = [*LAUNCH, *RECIPE, "--output_dir", "skipped_step", "--max_steps", "-1", "--num_train_epochs", "1",
+               "--per_device_train_batch_size", "1", "--logging_steps", "1", "--dataloader_num_workers", "2",
+               "--instruct_data", "tiny_data/llava/instruct.json", "tiny_data/llava/broken.json"]  # fmt: skip
+    run = subprocess.Popen(command, cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        log = run.communicate(timeout=300)[0]
+    except subprocess.TimeoutExpired:
+        kill_tree(run.pid)
+        pytest.fail("the processes hung: " + run.communicate()[0][-3000:])
+    assert run.returncode == 0, log[-3000:]
+    history = json.loads((workdir / "skipped_step" / "trainer_state.json").read_text())["log_history"]
+    final = history[-1]
+    assert (final["samples_seen"], final["samples_dropped"], final["steps_skipped"]) == (14, 1, 1)
+    assert sorted(losses(workdir / "skipped_step")) == list(range(1, 8))  # 14 rows, 2 a step

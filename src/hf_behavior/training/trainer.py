@@ -38,11 +38,13 @@ class BehaviorSFTTrainer(SFTTrainer):
             return super().training_step(model, inputs, num_items_in_batch)
         self._unlogged_counts["skipped_steps"] += 1
         if self.args.world_size > 1:
-            # The other processes all-reduce gradients in this step: take part with a zero loss on a batch seen before.
+            # The other processes all-reduce gradients (and TRL's compute_loss gathers its token metrics) in this
+            # step: take part with a zero loss on a batch seen before.
             if self._last_batch is None:
                 raise RuntimeError("every sample of this process's first batch was dropped; see the warnings above")
             model.train()
-            loss = model(**self._prepare_inputs(self._last_batch)).loss
+            with self.compute_loss_context_manager():
+                loss = self.compute_loss(model, self._prepare_inputs(self._last_batch), num_items_in_batch=num_items_in_batch)
             self.accelerator.backward(loss * 0.0)
         return torch.tensor(float("nan") if self.args.logging_nan_inf_filter else 0.0, device=self.args.device)
 
