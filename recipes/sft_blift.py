@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
+from huggingface_hub import constants
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 from transformers import AutoModelForCausalLM, AutoProcessor
@@ -65,17 +66,18 @@ def check_setup(script_args, training_args, model_args) -> None:
               script_args.qformer, script_args.llm]  # fmt: skip
     if not all(models):
         raise ValueError("give model_name_or_path, or all of vision, qformer and llm to assemble a fresh model")
-    missing = [f"model {path}" for path in models if _missing(path)]
+    missing = [("model", path) for path in models if _missing(path)]
     if _missing(script_args.dataset_name):
-        missing.append(f"dataset {script_args.dataset_name}")
-    missing += [f"instruct file {path}" for path in script_args.instruct_data if not Path(path).is_file()]
+        missing.append(("dataset", script_args.dataset_name))
+    missing += [("instruct file", path) for path in script_args.instruct_data if not Path(path).is_file()]
     if script_args.instruct_media_root and not Path(script_args.instruct_media_root).is_dir():
-        missing.append(f"instruct_media_root {script_args.instruct_media_root}")
+        missing.append(("instruct_media_root", script_args.instruct_media_root))
     if missing:
         hint = ""
-        if any(item.split(" ", 1)[-1].startswith("tiny_data") for item in missing):
+        if any(Path(path).parts[0] == "tiny_data" for _, path in missing):
             hint = "; `hf-behavior tiny-data tiny_data` writes the tiny recipe's inputs"
-        raise FileNotFoundError(f"not found (from {os.getcwd()}): {', '.join(missing)}{hint}")
+        listed = ", ".join(f"{what} {path}" for what, path in missing)
+        raise FileNotFoundError(f"not found (from {os.getcwd()}): {listed}{hint}")
     if Path(script_args.dataset_name).is_dir():
         configs = datasets.get_dataset_config_names(script_args.dataset_name)
         if script_args.dataset_config not in configs:
@@ -100,7 +102,7 @@ def _missing(path: str) -> bool:
         validate_repo_id(path)
     except HFValidationError:
         return True
-    return bool(os.environ.get("HF_HUB_OFFLINE"))
+    return constants.HF_HUB_OFFLINE
 
 
 def resume_checkpoint(training_args) -> str | None:
