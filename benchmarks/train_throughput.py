@@ -249,18 +249,19 @@ def measure_through_trainer(
         def on_step_begin(self, args, state, control, **kwargs):
             if state.global_step == 0:  # the workers' start and the first batch
                 self.first_batch = time.perf_counter() - self.begin
-            if state.global_step == 1:  # after one warm-up step, as for the bare loop
+            if state.global_step == warmup:  # once every worker delivered its first batch (its start is not timed)
                 self.start = time.perf_counter()
 
         def on_train_end(self, args, state, control, **kwargs):
             self.elapsed = time.perf_counter() - self.start
 
     with tempfile.TemporaryDirectory() as tmp:
-        dataset = video_dataset(Path(tmp), batch * (steps + 1), frames, shape["vision"]["image_size"])
+        warmup = max(1, workers)  # steps before timing: one, and one batch from each worker
+        dataset = video_dataset(Path(tmp), batch * (steps + warmup), frames, shape["vision"]["image_size"])
         collator = BehaviorLlavaCollator(processor)
         collated = collator(dataset.select(range(batch)).to_list())
         args = SFTConfig(
-            output_dir=tmp, max_steps=steps + 1, per_device_train_batch_size=batch, learning_rate=1e-5,
+            output_dir=tmp, max_steps=steps + warmup, per_device_train_batch_size=batch, learning_rate=1e-5,
             bf16=dtype == torch.bfloat16, use_cpu=device.type == "cpu", activation_checkpointing=checkpointing,
             dataloader_num_workers=workers, dataloader_multiprocessing_context=worker_start if workers else None,
             remove_unused_columns=False, save_strategy="no", report_to=[],

@@ -127,8 +127,10 @@ def set_worker_start(training_args) -> None:
     if training_args.dataloader_num_workers == 0:  # `--dataloader_num_workers 0` over a YAML that names a method
         training_args.dataloader_multiprocessing_context = None
     elif training_args.dataloader_multiprocessing_context == "forkserver":
-        multiprocessing.set_forkserver_preload(["hf_behavior.training.collator", "hf_behavior.models.behavior_llava",
-                                                "datasets"])  # fmt: skip
+        # "__main__" (this script, with everything it imports) as multiprocessing's own default, so that a worker
+        # does not import it again; our modules too, for a recipe imported from elsewhere (tests)
+        multiprocessing.set_forkserver_preload(["__main__", "hf_behavior.training.collator",
+                                                "hf_behavior.models.behavior_llava", "datasets"])  # fmt: skip
         multiprocessing.forkserver.ensure_running()
 
 

@@ -70,8 +70,9 @@ def model_card(
     """The model card: Hub metadata (`eval_results` / model-index only when there are metrics) + the template's text.
 
     `mixture` holds `ratio`, `epochs` and `rows` (rows per source); `eval_metrics` is what `Trainer.evaluate`
-    returns; `sample_counts` is what `BehaviorSFTTrainer.sample_counts` returns. Base model and datasets that are local paths appear in the text, not in the metadata. The licence
-    defaults to "other": it follows the base model's (LLaMA-VID / Vicuna: the Llama 2 licence).
+    returns; `sample_counts` what `BehaviorSFTTrainer.sample_counts` returns (samples seen and dropped). Base model
+    and datasets that are local paths appear in the text, not in the metadata. The licence defaults to "other": it
+    follows the base model's (LLaMA-VID / Vicuna: the Llama 2 licence).
     """
     model_name = repo_id.split("/")[-1] if repo_id else Path(output_dir).name
     hub_datasets = [name for name in datasets if _is_hub_id(name)]
