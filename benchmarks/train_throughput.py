@@ -131,7 +131,7 @@ def measure_peer(shape: dict, batch: int, frames: int, steps: int, device, dtype
         model = build_peer(shape)
         model.model.vision_tower.requires_grad_(False)
         if checkpointing:
-            model.gradient_checkpointing_enable()
+            model.activation_checkpointing_enable()
             # transformers' hook on the vision tower's embeddings makes the frozen tower run backward: hook only the
             # LLM's, as our model does, so the two are compared on the same work
             model.disable_input_require_grads()
@@ -221,7 +221,7 @@ def video_dataset(root: Path, samples: int, frames: int, side: int):
 
 def measure_through_trainer(
     shape_name: str, batch: int, frames: int, steps: int, workers: int, repeats: int, device, dtype, freeze: str,
-    checkpointing: bool,
+    checkpointing: bool, worker_start: str,
 ) -> None:
     """Bare step on one collated batch vs SFTTrainer + BehaviorLlavaCollator collating every step."""
     shape = SHAPES[shape_name]
@@ -239,28 +239,36 @@ def measure_through_trainer(
         model = build_ours(shape, **ids)
     apply_freezing(model, freeze)
     if checkpointing:
-        model.gradient_checkpointing_enable()
+        model.activation_checkpointing_enable()
     processor = build_tiny_processor(model.config, tokenizer)
 
     class StepClock(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.begin = time.perf_counter()
+
         def on_step_begin(self, args, state, control, **kwargs):
-            if state.global_step == 1:  # after one warm-up step, as for the bare loop
+            if state.global_step == 0:  # the workers' start and the first batch
+                self.first_batch = time.perf_counter() - self.begin
+            if state.global_step == warmup:  # once every worker delivered its first batch (its start is not timed)
                 self.start = time.perf_counter()
 
         def on_train_end(self, args, state, control, **kwargs):
             self.elapsed = time.perf_counter() - self.start
 
     with tempfile.TemporaryDirectory() as tmp:
-        dataset = video_dataset(Path(tmp), batch * (steps + 1), frames, shape["vision"]["image_size"])
+        warmup = max(1, workers)  # steps before timing: one, and one batch from each worker
+        dataset = video_dataset(Path(tmp), batch * (steps + warmup), frames, shape["vision"]["image_size"])
         collator = BehaviorLlavaCollator(processor)
         collated = collator(dataset.select(range(batch)).to_list())
         args = SFTConfig(
-            output_dir=tmp, max_steps=steps + 1, per_device_train_batch_size=batch, learning_rate=1e-5,
-            bf16=dtype == torch.bfloat16, use_cpu=device.type == "cpu", gradient_checkpointing=checkpointing,
-            dataloader_num_workers=workers, remove_unused_columns=False, save_strategy="no", report_to=[],
+            output_dir=tmp, max_steps=steps + warmup, per_device_train_batch_size=batch, learning_rate=1e-5,
+            bf16=dtype == torch.bfloat16, use_cpu=device.type == "cpu", activation_checkpointing=checkpointing,
+            dataloader_num_workers=workers, dataloader_multiprocessing_context=worker_start if workers else None,
+            remove_unused_columns=False, save_strategy="no", report_to=[],
             logging_strategy="no", disable_tqdm=True, dataset_kwargs={"skip_prepare_dataset": True},
         )  # fmt: skip
         bare = through = 0.0
+        first_batch = []
         for _ in range(repeats):  # alternate the two and keep each one's best: a shared machine's load varies
             rate, _, length = measure(model, lambda *_: collated, batch, frames, steps, device, dtype)
             bare = max(bare, rate)
@@ -269,11 +277,14 @@ def measure_through_trainer(
                                  data_collator=collator, callbacks=[clock])  # fmt: skip
             trainer.train()
             through = max(through, batch * steps / clock.elapsed)
+            first_batch.append(clock.first_batch)
             del trainer  # its optimizer's state, before the next bare step builds its own
             gc.collect()
     print(f"device {device}, {dtype}, shape {shape_name}, batch {batch}, {frames} frames "
           f"({int(collated['num_frames_per_video'][0])} decoded per clip), sequence {length}, {steps} timed steps, "
-          f"{workers} dataloader workers, best of {repeats}, freeze {freeze}, gradient checkpointing {checkpointing}")
+          f"{workers} dataloader workers ({worker_start if workers else 'none'}), best of {repeats}, freeze {freeze}, "
+          f"activation checkpointing {checkpointing}")
+    print(f"first batch after: {', '.join(f'{seconds:.1f}' for seconds in first_batch)} s (workers' start + collation)")
     print(f"bare step (one pre-collated batch):        {bare:8.3f} samples/s")
     print(f"SFTTrainer + collator (decode every step): {through:8.3f} samples/s")
     print(f"ratio trainer/bare: {through / bare:.2f}x (target >= 0.90: the data path costs < 10%)")
@@ -289,6 +300,8 @@ def main() -> None:
     parser.add_argument("--gradient-checkpointing", action="store_true", help="on both models, as the recipe")
     parser.add_argument("--through-trainer", action="store_true", help="bare step vs SFTTrainer + our collator")
     parser.add_argument("--workers", type=int, default=2, help="dataloader workers for --through-trainer")
+    parser.add_argument("--worker-start", choices=["forkserver", "spawn", "fork"], default="forkserver",
+                        help="how the workers start (the recipes: forkserver; fork inherits the model, CUDA, threads)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repetitions for --through-trainer")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -297,7 +310,7 @@ def main() -> None:
     if args.through_trainer:
         measure_through_trainer(
             args.shape, args.batch, args.frames, args.steps, args.workers, args.repeats, device, dtype, args.freeze,
-            args.gradient_checkpointing,
+            args.gradient_checkpointing, args.worker_start,
         )
         return
     torch.manual_seed(0)
@@ -306,7 +319,7 @@ def main() -> None:
         ours_model = build_ours(shape)
     apply_freezing(ours_model, args.freeze)
     if args.gradient_checkpointing:
-        ours_model.gradient_checkpointing_enable()
+        ours_model.activation_checkpointing_enable()
     ours, ours_peak, ours_len = measure(ours_model, ours_batch, args.batch, args.frames, args.steps, device, dtype)
     if device.type == "cuda":
         llm_steps = measure_llm_part(ours_model, args.batch, ours_len, args.steps, device, dtype)

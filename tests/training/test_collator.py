@@ -90,8 +90,12 @@ def test_broken_video_is_dropped_and_counted(processor, media):
     assert batch["input_ids"].shape[0] == 1
     assert int(batch["num_frames_per_video"][0]) > 0
     assert sum(collator.skipped.values()) == 2
-    with pytest.raises(ValueError, match="every sample of the batch was dropped"):
-        collator([{"id": "broken", "messages": broken}])
+    assert batch["collated_samples"] == {"seen": 3, "ValueError": 1, "FileNotFoundError": 1}  # out of a worker with it
+
+    empty = collator([{"id": "broken", "messages": broken}])  # the trainer skips this step
+    assert empty["input_ids"].shape == empty["labels"].shape == (0, 0)
+    assert empty["collated_samples"] == {"seen": 1, "ValueError": 1}
+    assert collator.skipped == {"ValueError": 2, "FileNotFoundError": 1}
 
 
 def test_max_length_cuts_text_and_drops_samples_whose_media_would_be_cut(processor, media):
@@ -108,6 +112,7 @@ def test_max_length_cuts_text_and_drops_samples_whose_media_would_be_cut(process
     assert batch["input_ids"].shape == (2, max_length)
     assert (batch["input_ids"][0] == full["input_ids"][0, :max_length]).all()
     assert collator.skipped == {"media past max_length": 1}
+    assert batch["collated_samples"] == {"seen": 3, "media past max_length": 1}
     image_tokens = (batch["input_ids"][1] == processor.image_token_id).sum()
     assert image_tokens == processor.num_visual_tokens(1) and batch["pixel_values"].shape[0] == 1
 

@@ -63,14 +63,16 @@ def model_card(
     mixture: dict,
     hyperparameters: dict,
     eval_metrics: dict | None = None,
+    sample_counts: dict | None = None,
     repo_id: str | None = None,
     license: str = "other",
 ) -> ModelCard:
     """The model card: Hub metadata (`eval_results` / model-index only when there are metrics) + the template's text.
 
     `mixture` holds `ratio`, `epochs` and `rows` (rows per source); `eval_metrics` is what `Trainer.evaluate`
-    returns. Base model and datasets that are local paths appear in the text, not in the metadata. The licence
-    defaults to "other": it follows the base model's (LLaMA-VID / Vicuna: the Llama 2 licence).
+    returns; `sample_counts` what `BehaviorSFTTrainer.sample_counts` returns (samples seen and dropped). Base model
+    and datasets that are local paths appear in the text, not in the metadata. The licence defaults to "other": it
+    follows the base model's (LLaMA-VID / Vicuna: the Llama 2 licence).
     """
     model_name = repo_id.split("/")[-1] if repo_id else Path(output_dir).name
     hub_datasets = [name for name in datasets if _is_hub_id(name)]
@@ -103,6 +105,7 @@ def model_card(
         ratio=mixture["ratio"],
         epochs=mixture["epochs"],
         mixture_table=_table({**rows, "total": sum(rows.values())}, ("source", "rows")),
+        samples_table=_table(sample_counts, ("samples", "count")) if sample_counts else None,
         hyperparameter_table=_table(hyperparameters, ("hyper-parameter", "value")),
         metrics_table=_table(metrics, ("metric", "value")) if metrics else None,
     )
@@ -122,6 +125,14 @@ def files_to_push(output_dir: str | Path) -> list[str]:
     if not any(fnmatchcase(name, "*.safetensors") for name in files) or "config.json" not in files:
         raise FileNotFoundError(f"{root} has no safetensors weights and config.json at its top: save_pretrained first")
     return files
+
+
+def create_model_repo(repo_id: str, *, token: str | None = None, private: bool | None = None,
+                      api: HfApi | None = None) -> str:
+    """Create the model repo (or find it there): the recipe calls this before training, so a missing or read-only
+    token or a bad repo id stops the job at its start, not after it trained; returns the repo URL."""
+    api = api or HfApi(token=token)
+    return str(api.create_repo(repo_id, private=private, exist_ok=True, token=token))
 
 
 def push_to_hub(

@@ -104,8 +104,32 @@ def training_samples(video_path: Path, image_path: Path) -> list[dict]:
     ]  # fmt: skip
 
 
+def write_salicon(root: Path, num_images: int = 6, height: int = 48, width: int = 64) -> dict[str, str]:
+    """SALICON-style fixations (COCO layout, 1-based [row, col] points) and COCO instance polygons for a few images,
+    so that the salicon_object and salicon_region configs build; returns the build-blift arguments."""
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    images, fixations, instances = [], [], []
+    for index in range(num_images):
+        name = f"COCO_tiny_{index:04d}.png"
+        Image.fromarray(np.full((height, width, 3), PALETTE[index % len(PALETTE)], dtype=np.uint8)).save(root / name)
+        images.append({"id": index + 1, "file_name": name, "height": height, "width": width})
+        centre = ((index % 3 + 0.5) * height / 3, (index // 3 % 3 + 0.5) * width / 3)
+        points = np.clip(rng.normal(centre, 3, size=(30, 2)).round(), 1, (height, width)).astype(int)
+        fixations.append({"image_id": index + 1, "worker_id": 1, "fixations": points.tolist()})
+        for category, (x, y) in ((1, (4, 4)), (2, (width - 20, height - 20))):
+            polygon = [x, y, x + 16, y, x + 16, y + 16, x, y + 16]
+            instances.append({"image_id": index + 1, "category_id": category, "segmentation": [polygon]})
+    (root / "fixations.json").write_text(json.dumps({"images": images, "annotations": fixations}))
+    categories = [{"id": 1, "name": "cup"}, {"id": 2, "name": "dog"}]
+    (root / "instances.json").write_text(json.dumps({"categories": categories, "annotations": instances}))
+    return {"--salicon-fixations": str(root / "fixations.json"), "--coco-instances": str(root / "instances.json"),
+            "--salicon-images": str(root)}  # fmt: skip
+
+
 def write_tiny_sft_data(root: Path, num_videos: int = 6, num_instruct: int = 6) -> dict[str, Path]:
-    """Write model/, blift/ (a real build), llava/instruct.json (+ media) under `root`; returns their paths."""
+    """Write model/, blift/ (a real build: every config a shipped recipe trains on), llava/instruct.json (+ media)
+    under `root`; returns their paths."""
     from .. import cli
     from ..tiny import build_tiny_model_and_processor
 
@@ -120,8 +144,10 @@ def write_tiny_sft_data(root: Path, num_videos: int = 6, num_instruct: int = 6) 
         (raw / f"{info['id']}.info.json").write_text(json.dumps(info))
         (sidecars / f"{info['id']}.json").write_text(json.dumps(sidecar(info, colours)))
 
-    build = ["build-blift", "-o", str(root / "blift"), "--youtube", str(raw), "--sidecar-dir", str(sidecars),
-             "--configs", "blift", "blift_no_behavior"]  # fmt: skip
+    salicon = [part for flag, value in write_salicon(root / "raw" / "salicon").items() for part in (flag, value)]
+    build = ["build-blift", "-o", str(root / "blift"), "--youtube", str(raw), "--sidecar-dir", str(sidecars), *salicon,
+             "--configs", "blift", "blift_no_behavior", "blift_likes", "blift_titles", "blift_comments",
+             "salicon_object", "salicon_region"]  # fmt: skip
     if cli.main(build) != 0:
         raise RuntimeError(f"the tiny BLIFT build in {root / 'blift'} failed; see the messages above")
 

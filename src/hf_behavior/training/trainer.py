@@ -1,0 +1,93 @@
+"""TRL's SFTTrainer for the collator's batches, which may lose samples to unreadable media.
+
+The collator runs in the DataLoader's worker processes, so its drop counts travel inside each batch
+(`collated_samples`). Here they are summed over processes at every logging step and logged beside the loss as
+`samples_seen`, `samples_dropped` and `samples_dropped/<reason>` (so trainer_state.json keeps them); past
+`max_dropped_fraction` of the samples seen the run stops, since a wrong media root would otherwise train on text
+alone. A batch whose every sample was dropped skips its step: it adds nothing to the gradients and its loss is left
+out of the logged mean (NaN, which Trainer's `logging_nan_inf_filter` replaces).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import torch
+from accelerate.utils import gather_object
+from trl import SFTTrainer
+
+from .collator import COUNTS_KEY
+
+SEEN = "seen"
+
+
+class BehaviorSFTTrainer(SFTTrainer):
+    def __init__(self, *args, max_dropped_fraction: float = 0.05, min_samples_before_drop_check: int = 200, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_dropped_fraction = max_dropped_fraction
+        self.min_samples_before_drop_check = min_samples_before_drop_check
+        self._unlogged_counts = Counter()  # this process's, since the last logging step
+        self._counts = None  # all processes', since the start of training (restored from the log on resume)
+        self._last_batch = None
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        self._unlogged_counts.update(inputs.pop(COUNTS_KEY, {}))
+        if inputs["input_ids"].shape[0]:
+            if self.args.world_size > 1:
+                self._last_batch = inputs
+            return super().training_step(model, inputs, num_items_in_batch)
+        self._unlogged_counts["skipped_steps"] += 1
+        if self.args.world_size > 1:
+            # The other processes all-reduce gradients (and TRL's compute_loss gathers its token metrics) in this
+            # step: take part with a zero loss on a batch seen before.
+            if self._last_batch is None:
+                raise RuntimeError("every sample of this process's first batch was dropped; see the warnings above")
+            model.train()
+            with self.compute_loss_context_manager():
+                loss = self.compute_loss(model, self._prepare_inputs(self._last_batch), num_items_in_batch=num_items_in_batch)
+            self.accelerator.backward(loss * 0.0)
+        return torch.tensor(float("nan") if self.args.logging_nan_inf_filter else 0.0, device=self.args.device)
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        inputs.pop(COUNTS_KEY, None)
+        if not inputs["input_ids"].shape[0]:
+            return None, None, None
+        return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs:  # a training log, which every process writes: the counts can be gathered now
+            logs.update(self.sample_counts())
+        super().log(logs, start_time)
+        if "loss" in logs:
+            self._check_dropped(logs)
+
+    def sample_counts(self) -> dict[str, int]:
+        """Samples seen and dropped so far, all processes (a collective: call it on every process)."""
+        if self._counts is None:
+            self._counts = self._logged_counts()
+        for counts in gather_object([dict(self._unlogged_counts)]):
+            self._counts.update(counts)
+        self._unlogged_counts.clear()
+        reasons = {key: value for key, value in self._counts.items() if key not in (SEEN, "skipped_steps")}
+        logged = {"samples_seen": self._counts[SEEN], "samples_dropped": sum(reasons.values()),
+                  "steps_skipped": self._counts["skipped_steps"]}  # fmt: skip
+        return logged | {f"samples_dropped/{reason}": value for reason, value in sorted(reasons.items())}
+
+    def _logged_counts(self) -> Counter:
+        """The counts in the last training log entry: a resumed run goes on counting from its checkpoint."""
+        for entry in reversed(self.state.log_history):
+            if "samples_seen" in entry:
+                counts = Counter({SEEN: entry["samples_seen"], "skipped_steps": entry.get("steps_skipped", 0)})
+                prefix = "samples_dropped/"
+                counts.update({key[len(prefix) :]: value for key, value in entry.items() if key.startswith(prefix)})
+                return counts
+        return Counter()
+
+    def _check_dropped(self, logs: dict) -> None:
+        seen, dropped = logs["samples_seen"], logs["samples_dropped"]
+        if seen >= self.min_samples_before_drop_check and dropped > self.max_dropped_fraction * seen:
+            reasons = {key: value for key, value in logs.items() if key.startswith("samples_dropped/")}
+            raise RuntimeError(
+                f"{dropped} of the {seen} samples seen were dropped ({reasons}), more than max_dropped_fraction="
+                f"{self.max_dropped_fraction}: check the media paths (instruct_media_root, the dataset's media)"
+            )
