@@ -69,7 +69,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     import torch
 
-    from .reports import bar_plot, results_markdown, strict_json
+    from .reports import strict_json
     from .runner import run_task
     from .scoring import load_chat_model
 
@@ -102,12 +102,18 @@ def run_eval(args: argparse.Namespace) -> int:
         results["tasks"][task.name] = {**result, **({"n_without_target": n_without_target} if n_without_target else {})}
         results["runs"][task.name] = fingerprint
         results_file.write_text(strict_json(results))  # after every task: nothing finished is lost
+    return write_run_summary(results, output_dir, args.model)
+
+
+def write_run_summary(results: dict, output_dir: Path, model: str) -> int:
+    """results.md and results.png beside a run's results.json, and the table printed."""
+    from .reports import bar_plot, results_markdown
 
     markdown = results_markdown(results)
     (output_dir / "results.md").write_text(markdown)
-    bar_plot([results], [Path(args.model.rstrip("/")).name], output_dir / "results.png")
+    bar_plot([results], [Path(model.rstrip("/")).name], output_dir / "results.png")
     print(markdown)
-    print(f"wrote {results_file}, {output_dir / 'results.md'} and {output_dir / 'results.png'}")
+    print(f"wrote {output_dir / 'results.json'}, {output_dir / 'results.md'} and {output_dir / 'results.png'}")
     return 0
 
 

@@ -61,7 +61,8 @@ def run_suite(args) -> int:
     import torch
     from datasets import Dataset
 
-    from .reports import bar_plot, results_markdown
+    from .cli import write_run_summary
+    from .reports import strict_json
     from .runner import run_task
     from .scoring import load_chat_model
 
@@ -96,11 +97,5 @@ def run_suite(args) -> int:
         results["tasks"][task.name] = run_task(model, processor, task, Dataset.from_list(records), output_dir,
                                                None, args.batch_size, fingerprint, judge)
         results["runs"][task.name] = fingerprint
-        results_file.write_text(json.dumps(results, indent=2))  # after every task: nothing finished is lost
-
-    markdown = results_markdown(results)
-    (output_dir / "results.md").write_text(markdown)
-    bar_plot([results], [Path(args.model.rstrip("/")).name], output_dir / "results.png")
-    print(markdown)
-    print(f"wrote {results_file}, {output_dir / 'results.md'} and {output_dir / 'results.png'}")
-    return 0
+        results_file.write_text(strict_json(results))  # after every task: nothing finished is lost
+    return write_run_summary(results, output_dir, args.model)
