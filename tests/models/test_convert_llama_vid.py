@@ -370,9 +370,6 @@ def test_converted_processor_builds_the_original_prompt_up_to_the_media(tmp_path
     assert ids[:at].tolist() == original[:at].tolist()
 
 
-@pytest.mark.xfail(strict=True, reason="the original (LLaVA's tokenizer_image_token) tokenises the text after <image> "
-                   "as a chunk of its own, so the legacy LLaMA tokenizer puts a '\u2581' before its '\n'; ours "
-                   "tokenises the prompt in one piece (issue 29 item 5: tokenisation around the media)")
 def test_converted_processor_builds_the_original_prompt_after_the_media(tmp_path):
     ids, original, video_token_id = converted_prompt_ids(tmp_path)
     assert ids[ids != video_token_id].tolist() == original[original != -200].tolist()

@@ -341,6 +341,28 @@ def read_original_config(folder: Path) -> dict:
     return json.loads(config_path.read_text())
 
 
+def original_llm_tokenizer(folder: Path, text_config):
+    """The checkpoint's LLM tokenizer, tokenising as LLaMA-VID's slow LlamaTokenizer (transformers 4.31) does.
+
+    That one reads `legacy` from tokenizer_config.json, True where absent: text after a special token (`</s>USER:`)
+    starts with '\u2581'. transformers 5's LlamaTokenizer defaults to False and leaves `legacy` out of the
+    tokenizer_config.json it saves, so the converted folder would reload non-legacy: the flag is passed and kept in
+    `init_kwargs`, which save_pretrained writes.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, config=text_config)
+    if not hasattr(tokenizer, "legacy"):  # not a LLaMA SentencePiece tokenizer
+        return tokenizer
+    config_file = folder / "tokenizer_config.json"
+    saved = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    legacy = saved.get("legacy") is not False
+    if tokenizer.legacy != legacy:
+        tokenizer = AutoTokenizer.from_pretrained(folder, config=text_config, legacy=legacy)
+    tokenizer.init_kwargs["legacy"] = legacy
+    return tokenizer
+
+
 def build_original_processor(
     model: BehaviorLlavaForCausalLM, checkpoint_dir: str | Path, qformer_tokenizer: str | Path, image_size: int | None
 ):
@@ -365,7 +387,7 @@ def build_original_processor(
             "checkpoint's LLM (e.g. Vicuna's) there."
         )
     # config.json there is LLaMA-VID's ("llava", not transformers' LlavaConfig): the tokenizer is the LLM's
-    tokenizer = add_media_tokens(AutoTokenizer.from_pretrained(folder, config=config.text_config), str(folder))
+    tokenizer = add_media_tokens(original_llm_tokenizer(folder, config.text_config), str(folder))
     vocab_size = config.text_config.vocab_size
     placeholder_ids = tokenizer.convert_tokens_to_ids(["<image>", "<video>"])
     text_ids = [i for token, i in tokenizer.get_vocab().items() if token not in ("<image>", "<video>")]
@@ -406,6 +428,7 @@ def build_original_processor(
         compress=config.compress,
         pool_size=config.pool_size,
         slowfast_stride=config.slowfast_stride,
+        tokenize_media_chunks=True,  # LLaVA's tokenizer_image_token
     )
 
 
