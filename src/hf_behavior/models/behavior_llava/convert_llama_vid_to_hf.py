@@ -344,23 +344,30 @@ def read_original_config(folder: Path) -> dict:
 def original_llm_tokenizer(folder: Path, text_config):
     """The checkpoint's LLM tokenizer, tokenising as LLaMA-VID's slow LlamaTokenizer (transformers 4.31) does.
 
-    That one reads `legacy` from tokenizer_config.json, True where absent: text after a special token (`</s>USER:`)
-    starts with '\u2581'. transformers 5's LlamaTokenizer defaults to False and leaves `legacy` out of the
-    tokenizer_config.json it saves, so the converted folder would reload non-legacy: the flag is passed and kept in
-    `init_kwargs`, which save_pretrained writes.
+    That one is legacy unless tokenizer_config.json says `"legacy": false`: SentencePiece encodes each piece of text
+    between special tokens with its dummy prefix, so `</s>USER:` and `</s> USER:` give '\u2581US' and
+    '\u2581', '\u2581US'. transformers 5's LlamaTokenizer forgets `legacy` when saved and, reloaded, always rebuilds
+    a Metaspace pre-tokenizer (which never doubles the '\u2581'), so a legacy tokenizer is kept here as a plain
+    tokenizers backend with transformers 4's legacy LLaMA normaliser (convert_slow_tokenizer.LlamaConverter's).
     """
-    from transformers import AutoTokenizer
+    from tokenizers import normalizers
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     tokenizer = AutoTokenizer.from_pretrained(folder, config=text_config)
-    if not hasattr(tokenizer, "legacy"):  # not a LLaMA SentencePiece tokenizer
-        return tokenizer
     config_file = folder / "tokenizer_config.json"
     saved = json.loads(config_file.read_text()) if config_file.is_file() else {}
-    legacy = saved.get("legacy") is not False
-    if tokenizer.legacy != legacy:
-        tokenizer = AutoTokenizer.from_pretrained(folder, config=text_config, legacy=legacy)
-    tokenizer.init_kwargs["legacy"] = legacy
-    return tokenizer
+    if not hasattr(tokenizer, "legacy") or saved.get("legacy") is False:  # not LLaMA's, or not legacy
+        return tokenizer
+    backend = tokenizer.backend_tokenizer
+    prepend = [normalizers.Prepend("\u2581")] if tokenizer.add_prefix_space is not False else []
+    backend.normalizer = normalizers.Sequence([*prepend, normalizers.Replace(" ", "\u2581")])
+    backend.pre_tokenizer = None
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token=tokenizer.bos_token, eos_token=tokenizer.eos_token,
+        unk_token=tokenizer.unk_token, pad_token=tokenizer.pad_token, add_bos_token=tokenizer.add_bos_token,
+        add_eos_token=tokenizer.add_eos_token, padding_side=tokenizer.padding_side,
+        model_max_length=tokenizer.model_max_length, clean_up_tokenization_spaces=False,
+    )
 
 
 def build_original_processor(
