@@ -216,7 +216,7 @@ def test_media_chunks_tokenise_as_llava_tokenizer_image_token():
     processor.tokenize_media_chunks = True
     chunked = processor(text=MEDIA_PROMPTS, **media, padding=True, padding_side="right", return_tensors="pt")
 
-    expected = [llava_tokenizer_image_token(processor, MEDIA_PROMPTS[0], 3), llava_tokenizer_image_token(processor, MEDIA_PROMPTS[1], 2)]
+    expected = [llava_tokenizer_image_token(processor, prompt, count) for prompt, count in zip(MEDIA_PROMPTS, (3, 2))]
     lengths = chunked["attention_mask"].sum(dim=1).tolist()
     assert lengths == [len(ids) for ids in expected] and chunked["input_ids"].shape[1] == max(lengths)
     for row, ids, length in zip(chunked["input_ids"].tolist(), expected, lengths):

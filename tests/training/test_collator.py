@@ -96,7 +96,8 @@ def test_media_chunks_train_exactly_the_answers(media):
     ids = batch["input_ids"][0].tolist()
     placeholders = {processor.image_token_id, processor.video_token_id}
     after_media = [ids[i + 1] for i in range(len(ids) - 1) if ids[i] in placeholders and ids[i + 1] not in placeholders]
-    assert len(after_media) == 2 and all(token.startswith("▁") for token in tokenizer.convert_ids_to_tokens(after_media))
+    assert len(after_media) == 2
+    assert all(token.startswith("▁") for token in tokenizer.convert_ids_to_tokens(after_media))
     # in one piece "<video>\nWhat" gives '<0x0A>' right after the video, by chunks '▁', '<0x0A>'
     assert len(ids) == one_piece["input_ids"].shape[1] + 1
     is_media = (batch["input_ids"] == processor.image_token_id) | (batch["input_ids"] == processor.video_token_id)

@@ -177,13 +177,12 @@ class BehaviorLlavaProcessor(ProcessorMixin):
 
         The base class tokenises in one piece; the text is tokenised again here, which costs little next to the media.
         """
-        text_kwargs = self._merge_kwargs(tokenizer_init_kwargs=self.tokenizer.init_kwargs, **kwargs)["text_kwargs"]
-        keep_replacements = text_kwargs.pop("return_text_replacement_offsets", None) or kwargs.get(
-            "return_text_replacement_offsets"
+        merged = self._merge_kwargs(tokenizer_init_kwargs=self.tokenizer.init_kwargs, **kwargs)
+        text_kwargs = merged["text_kwargs"]
+        keep_replacements = text_kwargs.pop(
+            "return_text_replacement_offsets", merged["return_text_replacement_offsets"]
         )
-        return_mm_token_type_ids = text_kwargs.pop("return_mm_token_type_ids", None) or kwargs.get(
-            "return_mm_token_type_ids"
-        )
+        return_mm_token_type_ids = text_kwargs.pop("return_mm_token_type_ids", merged["return_mm_token_type_ids"])
         return_tensors = text_kwargs.pop("return_tensors", None)
         padding = text_kwargs.pop("padding", False)
         padding_side = text_kwargs.pop("padding_side", None)
@@ -191,7 +190,9 @@ class BehaviorLlavaProcessor(ProcessorMixin):
         truncation = text_kwargs.pop("truncation", None)
         max_length = text_kwargs.pop("max_length", None)
         add_special_tokens = text_kwargs.pop("add_special_tokens", True)
-        replacements = output.pop("text_replacement_offsets") if not keep_replacements else output["text_replacement_offsets"]
+        replacements = output["text_replacement_offsets"]
+        if not keep_replacements:
+            del output["text_replacement_offsets"]
 
         rows, expanded_texts = [], []
         for text, media in zip(texts, replacements):
@@ -206,7 +207,8 @@ class BehaviorLlavaProcessor(ProcessorMixin):
             for index, (start, end) in enumerate(zip(edges, edges[1:])):
                 if start == end and index > 0:
                     continue
-                piece = self.tokenizer(expanded[start:end], add_special_tokens=add_special_tokens and index == 0, **text_kwargs)
+                specials = add_special_tokens and index == 0
+                piece = self.tokenizer(expanded[start:end], add_special_tokens=specials, **text_kwargs)
                 for key, values in piece.items():
                     if key == "offset_mapping":
                         values = [(a + start, b + start) for a, b in values]
