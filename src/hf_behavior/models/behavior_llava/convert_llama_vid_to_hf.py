@@ -13,8 +13,9 @@ multimodal_encoder/eva_vit.py): no `compress_type` means no pooling (`compress="
 crop size of the CLIPImageProcessor named by `image_processor` and its `pos_embed` interpolated bicubically to it.
 The output folder holds the model, the LLM tokenizer with `<image>`/`<video>`, the Q-Former's BERT tokenizer (with
 LAVIS' `[DEC]`), the Vicuna chat template, and image/video processors that preprocess as the original
-(CLIPImageProcessor on PIL/uint8; every round(fps)-th video frame, no cap), so it loads with
-AutoModelForCausalLM + AutoProcessor.
+(CLIPImageProcessor on PIL/uint8; every round(fps)-th video frame, no cap), and text tokenised as the original: the
+LLaMA tokenizer as its slow legacy one, the text between media chunk by chunk (LLaVA's tokenizer_image_token), so it
+loads with AutoModelForCausalLM + AutoProcessor and gives the original's input ids.
 """
 
 from __future__ import annotations
