@@ -61,12 +61,16 @@ def build_tiny_tokenizer(vocab_size: int = 512, placeholders: bool = True) -> Pr
     return tokenizer
 
 
-def build_tiny_sentencepiece_tokenizer(vocab_size: int = 800, placeholders: bool = True) -> LlamaTokenizer:
+def build_tiny_sentencepiece_tokenizer(
+    vocab_size: int = 800, placeholders: bool = True, legacy: bool = True
+) -> LlamaTokenizer:
     """A LLaMA-style SentencePiece tokenizer (as Vicuna's): BPE with byte fallback trained by sentencepiece, words
     prefixed with '▁', <s> prepended, in the legacy layout (the '▁' is prepended to every text, as sentencepiece
     does), so a text tokenized alone differs from the same text inside a prompt (" amusement" -> '▁', '▁amusement').
     Use it in memory: transformers 5.23 reloads a saved LlamaTokenizer with its own Metaspace pre-tokenizer instead
     of the saved normalizer, which tokenizes " amusement" alone without the extra '▁'.
+    `legacy=False`: transformers 5's LlamaTokenizer(legacy=False) layout instead, '▁' prepended to the first piece
+    only, so text right after a special token or placeholder starts without it.
     """
     import sentencepiece
     from transformers.convert_slow_tokenizer import generate_merges
@@ -81,9 +85,12 @@ def build_tiny_sentencepiece_tokenizer(vocab_size: int = 800, placeholders: bool
     spm = sentencepiece.SentencePieceProcessor(model_proto=proto.getvalue())
     vocab = {spm.id_to_piece(i): i for i in range(spm.get_piece_size())}
     merges = generate_merges(vocab, {piece: spm.get_score(i) for piece, i in vocab.items()})
-    # transformers' legacy LLaMA conversion: prepend '▁', spaces to '▁', no pre-tokenizer, byte-fallback decoding.
+    # transformers' legacy LLaMA conversion: prepend '▁', spaces to '▁', no pre-tokenizer; byte-fallback decoding.
     backend = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
-    backend.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    if legacy:
+        backend.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    else:
+        backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
     backend.decoder = decoders.Sequence(
         [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
     )
@@ -91,7 +98,7 @@ def build_tiny_sentencepiece_tokenizer(vocab_size: int = 800, placeholders: bool
         single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", vocab["<s>"])]
     )
     tokenizer = LlamaTokenizer(
-        vocab=vocab, merges=merges, tokenizer_object=backend, legacy=True, add_prefix_space=True,
+        vocab=vocab, merges=merges, tokenizer_object=backend, legacy=legacy, add_prefix_space=True,
         bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<unk>",  # LLaVA pads with <unk>
     )  # fmt: skip
     if placeholders:

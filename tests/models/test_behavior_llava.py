@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -30,7 +31,12 @@ from hf_behavior import (
     BehaviorLlavaVideoProcessor,
 )
 from hf_behavior.synthetic_media import write_scene_video
-from hf_behavior.tiny import build_tiny_model_and_processor, tiny_config
+from hf_behavior.tiny import (
+    build_tiny_model_and_processor,
+    build_tiny_processor,
+    build_tiny_sentencepiece_tokenizer,
+    tiny_config,
+)
 
 REPO_SRC = Path(hf_behavior.__file__).resolve().parents[1]
 
@@ -173,6 +179,86 @@ def test_qformer_text_is_the_user_turn_without_placeholders(tiny):
         "You are an AI visual assistant. USER: Describe the video.\n<video> ASSISTANT: A red square.</s>"
     )
     assert processor.instruction_text(rendered) == "Describe the video."
+
+
+# --- tokenisation around the media (LLaVA's tokenizer_image_token) ----------------------------------------------
+
+
+def llava_tokenizer_image_token(processor, prompt: str, video_frames: int = 0) -> list[int]:
+    """LLaVA's mm_utils.tokenizer_image_token (chunks around each media tokenised alone, BOS kept once), each media
+    placeholder then expanded to its run of placeholder ids."""
+    tokenizer = processor.tokenizer
+    chunks, media = [], []
+    for piece in re.split(f"({processor.image_token}|{processor.video_token})", prompt):
+        if piece == processor.image_token:
+            media.append([processor.image_token_id] * processor.num_visual_tokens(1))
+        elif piece == processor.video_token:
+            media.append([processor.video_token_id] * processor.num_visual_tokens(video_frames, is_video=True))
+        else:
+            chunks.append(tokenizer(piece).input_ids)
+    offset = 1 if chunks[0][:1] == [tokenizer.bos_token_id] else 0
+    ids = chunks[0]
+    for run, chunk in zip(media, chunks[1:]):
+        ids = ids + run + chunk[offset:]
+    return ids
+
+
+MEDIA_PROMPTS = [
+    "A chat. USER: <image>\nWhat is shown? ASSISTANT: a cat.</s>USER: Describe the video.\n<video> ASSISTANT:",
+    "A chat. USER: <video> what now? ASSISTANT:",
+]
+
+
+def test_media_chunks_tokenise_as_llava_tokenizer_image_token():
+    processor = build_tiny_processor(tokenizer=build_tiny_sentencepiece_tokenizer(legacy=False))
+    media = {"images": [frames(1)[0]], "videos": [frames(3), frames(2, seed=1)]}
+    one_piece = processor(text=MEDIA_PROMPTS, **media, padding=True, return_tensors="pt")
+    processor.tokenize_media_chunks = True
+    chunked = processor(text=MEDIA_PROMPTS, **media, padding=True, padding_side="right", return_tensors="pt")
+
+    expected = [llava_tokenizer_image_token(processor, prompt, count) for prompt, count in zip(MEDIA_PROMPTS, (3, 2))]
+    lengths = chunked["attention_mask"].sum(dim=1).tolist()
+    assert lengths == [len(ids) for ids in expected] and chunked["input_ids"].shape[1] == max(lengths)
+    for row, ids, length in zip(chunked["input_ids"].tolist(), expected, lengths):
+        assert row[:length] == ids and set(row[length:]) <= {processor.tokenizer.pad_token_id}
+    # the chunk after the image ("\nWhat") starts with its own '\u2581', which the prompt tokenised in one piece lacks
+    first = chunked["input_ids"][0].tolist()[: lengths[0]]
+    after_image = len(first) - first[::-1].index(processor.image_token_id)
+    assert processor.tokenizer.convert_ids_to_tokens(first[after_image : after_image + 2]) == ["\u2581", "<0x0A>"]
+    assert one_piece["input_ids"][0].tolist() == first[:after_image] + first[after_image + 1 :]
+    # media and Q-Former inputs are the base processor's
+    for key in ("pixel_values", "pixel_values_videos", "qformer_input_ids"):
+        assert torch.equal(one_piece[key], chunked[key])
+
+
+def test_media_chunks_truncate_pad_left_and_keep_offsets():
+    processor = build_tiny_processor(tokenizer=build_tiny_sentencepiece_tokenizer(legacy=False))
+    processor.tokenize_media_chunks = True
+    prompt = MEDIA_PROMPTS[1]
+    full = llava_tokenizer_image_token(processor, prompt, 2)
+    cut = processor(text=[prompt], videos=[frames(2)], truncation=True, max_length=len(full) - 3)
+    assert cut["input_ids"] == [full[: len(full) - 3]]
+    batch = processor(text=[prompt, "USER: hi"], padding=True, padding_side="left", return_offsets_mapping=True,
+                      videos=[frames(2)])
+    assert batch["input_ids"][0] == full and batch["attention_mask"][1][0] == 0
+    expanded = prompt.replace(processor.video_token, processor.video_token * processor.num_visual_tokens(2, True))
+    tokens = processor.tokenizer.convert_ids_to_tokens(full)
+    spans = [expanded[start:end] for start, end in batch["offset_mapping"][0]]
+    assert [span for span, token in zip(spans, tokens) if token == processor.video_token] == [
+        processor.video_token
+    ] * processor.num_visual_tokens(2, is_video=True)
+    assert "".join(spans) == expanded  # every character once, in order, in the expanded text's coordinates
+    padding = len(batch["input_ids"][1]) - sum(batch["attention_mask"][1])
+    assert batch["offset_mapping"][1][:padding] == [(0, 0)] * padding
+
+
+def test_media_chunks_option_is_saved(tmp_path):
+    processor = build_tiny_processor()
+    processor.tokenize_media_chunks = True
+    processor.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "processor_config.json").read_text())["tokenize_media_chunks"] is True
+    assert BehaviorLlavaProcessor.from_pretrained(tmp_path).tokenize_media_chunks is True
+    assert build_tiny_processor().tokenize_media_chunks is False
 
 
 # --- generation ---------------------------------------------------------------------------------------------------

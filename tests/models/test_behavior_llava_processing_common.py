@@ -37,3 +37,17 @@ for _name in ("test_apply_chat_template_image_0", "test_apply_chat_template_imag
               "test_apply_chat_template_video_0", "test_apply_chat_template_video_1",
               "test_apply_chat_template_video_frame_sampling", "test_processor_text_has_no_visual"):  # fmt: skip
     setattr(BehaviorLlavaProcessorTest, _name, unittest.skip(HUB_MEDIA)(lambda self: None))
+
+
+class BehaviorLlavaProcessorByMediaChunksTest(BehaviorLlavaProcessorTest):
+    """The same tests with the text tokenised by media chunks, as converted LLaMA-VID checkpoints do."""
+
+    @staticmethod
+    def prepare_processor_dict():
+        return {"tokenize_media_chunks": True}
+
+    @classmethod
+    def _setup_from_components(cls):
+        processor = build_tiny_processor()
+        processor.tokenize_media_chunks = True
+        return processor

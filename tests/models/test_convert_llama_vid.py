@@ -3,6 +3,7 @@ and against a reference forward written here from the original LLaMA-VID / LAVIS
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -11,17 +12,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoProcessor, LlamaConfig, LlamaForCausalLM
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
 from hf_behavior.cli import main
 from hf_behavior.models.behavior_llava import BehaviorLlavaConfig
+from hf_behavior.models.behavior_llava.assemble import add_media_tokens
 from hf_behavior.models.behavior_llava.convert_llama_vid_to_hf import (
     build_original_processor,
     convert_llama_vid_checkpoint,
     original_compress,
     original_image_settings,
+    original_llm_tokenizer,
 )
 
 VISION, PATCH, IMAGE, VISION_LAYERS, VISION_HEADS = 32, 14, 28, 2, 2
@@ -349,20 +353,33 @@ def test_converted_folder_matches_the_original_code(tmp_path, kind):
     assert all(value < 1e-4 for value in differences.values()), differences
 
 
-def converted_prompt_ids(tmp_path) -> tuple[torch.Tensor, torch.Tensor, int]:
+@pytest.fixture(scope="module")
+def converted_video(tmp_path_factory) -> Path:
+    return convert_fixture("video_mean_224_pth", tmp_path_factory.mktemp("converted_video"))
+
+
+def reference_prompt() -> tuple[str, torch.Tensor, torch.Tensor]:
+    """(the original's prompt, its input ids with IMAGE_TOKEN_INDEX -200 for the media, the video frames)."""
+    path = FIXTURES / "video_mean_224_pth" / "reference.safetensors"
+    with safe_open(path, "pt") as file:
+        prompt = file.metadata()["prompt"]
+    reference = load_file(path)
+    return prompt, reference["input_ids"], reference["frames"]
+
+
+def converted_prompt_ids(processor) -> tuple[torch.Tensor, torch.Tensor, int]:
     """(our input ids for the fixture's prompt and video, the original's, our video token id)."""
-    reference = load_file(FIXTURES / "video_mean_224_pth" / "reference.safetensors")
-    processor = AutoProcessor.from_pretrained(convert_fixture("video_mean_224_pth", tmp_path))
+    _, original, video = reference_prompt()
     messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": QUESTION}]}]
     prompt = processor.apply_chat_template(messages, add_generation_prompt=True)
-    inputs = processor(text=prompt, videos=reference["frames"].numpy(), return_tensors="pt")
-    return inputs["input_ids"][0], reference["input_ids"], processor.video_token_id
+    inputs = processor(text=prompt, videos=video.numpy(), return_tensors="pt")
+    return inputs["input_ids"][0], original, processor.video_token_id
 
 
-def test_converted_processor_builds_the_original_prompt_up_to_the_media(tmp_path):
+def test_converted_processor_builds_the_original_prompt_up_to_the_media(converted_video):
     """Chat template + LLaMA tokenizer give the original's ids (conv vicuna_v1, LlamaTokenizer legacy) before the
     media, and as many placeholders, at the original's media position, as the model emits."""
-    ids, original, video_token_id = converted_prompt_ids(tmp_path)
+    ids, original, video_token_id = converted_prompt_ids(AutoProcessor.from_pretrained(converted_video))
     at = int((original == -200).nonzero())
     is_media = ids == video_token_id
     assert int(is_media.sum()) == 3 * 2
@@ -370,12 +387,59 @@ def test_converted_processor_builds_the_original_prompt_up_to_the_media(tmp_path
     assert ids[:at].tolist() == original[:at].tolist()
 
 
-@pytest.mark.xfail(strict=True, reason="the original (LLaVA's tokenizer_image_token) tokenises the text after <image> "
-                   "as a chunk of its own, so the legacy LLaMA tokenizer puts a '\u2581' before its '\n'; ours "
-                   "tokenises the prompt in one piece (issue 29 item 5: tokenisation around the media)")
-def test_converted_processor_builds_the_original_prompt_after_the_media(tmp_path):
-    ids, original, video_token_id = converted_prompt_ids(tmp_path)
+def test_converted_processor_builds_the_original_prompt_after_the_media(converted_video):
+    processor = AutoProcessor.from_pretrained(converted_video)
+    assert processor.tokenize_media_chunks  # LLaVA's tokenizer_image_token
+    ids, original, video_token_id = converted_prompt_ids(processor)
     assert ids[ids != video_token_id].tolist() == original[original != -200].tolist()
+
+
+def slow_legacy_llama_ids(text: str) -> list[int]:
+    """transformers 4.31's LlamaTokenizer(legacy=True), which LLaMA-VID runs: BOS, then the text split at the special
+    tokens and each piece encoded by SentencePiece itself (its dummy prefix on every piece)."""
+    import sentencepiece
+
+    model = sentencepiece.SentencePieceProcessor(model_file=str(FIXTURES / "llm_tokenizer" / "tokenizer.model"))
+    ids = [model.bos_id()]
+    for piece in re.split("(<s>|</s>|<unk>)", text):
+        ids += [model.piece_to_id(piece)] if piece in ("<s>", "</s>", "<unk>") else model.encode(piece) if piece else []
+    return ids
+
+
+def test_converted_tokenizer_reloads_as_the_original_legacy_sentencepiece(converted_video):
+    """The saved folder's tokenizer, reloaded, is the original's legacy one: after a special token and before a
+    leading space too (transformers 5's LlamaTokenizer would reload with a Metaspace pre-tokenizer: no '\u2581'
+    after `</s>` when not legacy, one '\u2581' where SentencePiece puts two)."""
+    tokenizer = AutoProcessor.from_pretrained(converted_video).tokenizer
+    turns = "USER: what is the person doing? ASSISTANT: cooking.</s>USER: and now? ASSISTANT: eating.</s>"
+    for text in (turns, "x</s> USER:", " what  is it? ", "\n what"):
+        assert tokenizer(text).input_ids == slow_legacy_llama_ids(text), text
+    # LLaVA's tokenizer_image_token on the original's prompt, with the reloaded tokenizer
+    prompt, original, _ = reference_prompt()
+    before, after = (tokenizer(chunk).input_ids for chunk in prompt.split("<image>"))
+    assert before + [-200] + after[1:] == original.tolist()
+
+
+def test_non_legacy_llama_checkpoint_gets_the_original_ids_by_media_chunks(converted_video, tmp_path):
+    """A checkpoint whose tokenizer_config.json says `"legacy": false` (as Vicuna v1.5's) keeps transformers' non-legacy
+    LlamaTokenizer; legacy only changes text after special tokens, which this prompt has none of, so tokenised by
+    media chunks it gives the original's ids, and in one piece it misses the '\u2581' that starts the text after the
+    media."""
+    folder = tmp_path / "non_legacy"
+    shutil.copytree(FIXTURES / "llm_tokenizer", folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**config, "legacy": False}))
+    tokenizer = add_media_tokens(original_llm_tokenizer(folder, LlamaConfig()), str(folder))
+    assert tokenizer.legacy is False
+    processor = AutoProcessor.from_pretrained(converted_video, tokenizer=tokenizer)
+    ids, original, video_token_id = converted_prompt_ids(processor)
+    assert ids[ids != video_token_id].tolist() == original[original != -200].tolist()
+    processor.tokenize_media_chunks = False
+    ids, _, _ = converted_prompt_ids(processor)
+    missing = original[original != -200].tolist()
+    at = int((original == -200).nonzero())
+    assert tokenizer.convert_ids_to_tokens(missing.pop(at)) == "\u2581"
+    assert ids[ids != video_token_id].tolist() == missing
 
 
 def test_eva_pos_embed_is_interpolated_as_the_original(tmp_path):

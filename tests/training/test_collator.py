@@ -6,7 +6,7 @@ from PIL import Image
 from transformers import LlamaTokenizer
 
 from hf_behavior.synthetic_media import write_scene_video
-from hf_behavior.tiny import build_tiny_processor
+from hf_behavior.tiny import build_tiny_processor, build_tiny_sentencepiece_tokenizer
 from hf_behavior.training.collator import IGNORE_INDEX, BehaviorLlavaCollator
 
 
@@ -79,6 +79,29 @@ def test_only_assistant_tokens_carry_loss(processor, media):
     assert (batch["labels"][batch["attention_mask"] == 0] == IGNORE_INDEX).all()
     assert batch["attention_mask"][1, -1] == 0  # right padding for training
     assert not collator.skipped
+
+
+def test_media_chunks_train_exactly_the_answers(media):
+    """Tokenised by media chunks (converted LLaMA-VID checkpoints), with a tokenizer where that changes the ids: the
+    assistant mask still follows the answers, and the text after each media starts with its own '▁'."""
+    processor = build_tiny_processor(tokenizer=build_tiny_sentencepiece_tokenizer(legacy=False))
+    one_piece = BehaviorLlavaCollator(processor)([{"id": "mm", "messages": two_turn_chat(media)}])
+    processor.tokenize_media_chunks = True
+    batch = BehaviorLlavaCollator(processor)([{"id": "mm", "messages": two_turn_chat(media)}])
+    tokenizer = processor.tokenizer
+
+    runs = trained_runs(batch["input_ids"][0], batch["labels"][0])
+    assert [tokenizer.decode(run).strip() for run in runs] == [answer + tokenizer.eos_token for answer in ANSWERS]
+    assert runs == trained_runs(one_piece["input_ids"][0], one_piece["labels"][0])
+    ids = batch["input_ids"][0].tolist()
+    placeholders = {processor.image_token_id, processor.video_token_id}
+    after_media = [ids[i + 1] for i in range(len(ids) - 1) if ids[i] in placeholders and ids[i + 1] not in placeholders]
+    assert len(after_media) == 2
+    assert all(token.startswith("▁") for token in tokenizer.convert_ids_to_tokens(after_media))
+    # in one piece "<video>\nWhat" gives '<0x0A>' right after the video, by chunks '▁', '<0x0A>'
+    assert len(ids) == one_piece["input_ids"].shape[1] + 1
+    is_media = (batch["input_ids"] == processor.image_token_id) | (batch["input_ids"] == processor.video_token_id)
+    assert (batch["labels"][is_media] == IGNORE_INDEX).all()
 
 
 def test_broken_video_is_dropped_and_counted(processor, media):

@@ -13,8 +13,9 @@ multimodal_encoder/eva_vit.py): no `compress_type` means no pooling (`compress="
 crop size of the CLIPImageProcessor named by `image_processor` and its `pos_embed` interpolated bicubically to it.
 The output folder holds the model, the LLM tokenizer with `<image>`/`<video>`, the Q-Former's BERT tokenizer (with
 LAVIS' `[DEC]`), the Vicuna chat template, and image/video processors that preprocess as the original
-(CLIPImageProcessor on PIL/uint8; every round(fps)-th video frame, no cap), so it loads with
-AutoModelForCausalLM + AutoProcessor.
+(CLIPImageProcessor on PIL/uint8; every round(fps)-th video frame, no cap), and text tokenised as the original: the
+LLaMA tokenizer as its slow legacy one, the text between media chunk by chunk (LLaVA's tokenizer_image_token), so it
+loads with AutoModelForCausalLM + AutoProcessor and gives the original's input ids.
 """
 
 from __future__ import annotations
@@ -341,6 +342,35 @@ def read_original_config(folder: Path) -> dict:
     return json.loads(config_path.read_text())
 
 
+def original_llm_tokenizer(folder: Path, text_config):
+    """The checkpoint's LLM tokenizer, tokenising as LLaMA-VID's slow LlamaTokenizer (transformers 4.31) does.
+
+    That one is legacy unless tokenizer_config.json says `"legacy": false`: SentencePiece encodes each piece of text
+    between special tokens with its dummy prefix, so `</s>USER:` and `</s> USER:` give '\u2581US' and
+    '\u2581', '\u2581US'. transformers 5's LlamaTokenizer forgets `legacy` when saved and, reloaded, always rebuilds
+    a Metaspace pre-tokenizer (which never doubles the '\u2581'), so a legacy tokenizer is kept here as a plain
+    tokenizers backend with transformers 4's legacy LLaMA normaliser (convert_slow_tokenizer.LlamaConverter's).
+    """
+    from tokenizers import normalizers
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, config=text_config)
+    config_file = folder / "tokenizer_config.json"
+    saved = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    if not hasattr(tokenizer, "legacy") or saved.get("legacy") is False:  # not LLaMA's, or not legacy
+        return tokenizer
+    backend = tokenizer.backend_tokenizer
+    prepend = [normalizers.Prepend("\u2581")] if tokenizer.add_prefix_space is not False else []
+    backend.normalizer = normalizers.Sequence([*prepend, normalizers.Replace(" ", "\u2581")])
+    backend.pre_tokenizer = None
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token=tokenizer.bos_token, eos_token=tokenizer.eos_token,
+        unk_token=tokenizer.unk_token, pad_token=tokenizer.pad_token, add_bos_token=tokenizer.add_bos_token,
+        add_eos_token=tokenizer.add_eos_token, padding_side=tokenizer.padding_side,
+        model_max_length=tokenizer.model_max_length, clean_up_tokenization_spaces=False,
+    )
+
+
 def build_original_processor(
     model: BehaviorLlavaForCausalLM, checkpoint_dir: str | Path, qformer_tokenizer: str | Path, image_size: int | None
 ):
@@ -365,7 +395,7 @@ def build_original_processor(
             "checkpoint's LLM (e.g. Vicuna's) there."
         )
     # config.json there is LLaMA-VID's ("llava", not transformers' LlavaConfig): the tokenizer is the LLM's
-    tokenizer = add_media_tokens(AutoTokenizer.from_pretrained(folder, config=config.text_config), str(folder))
+    tokenizer = add_media_tokens(original_llm_tokenizer(folder, config.text_config), str(folder))
     vocab_size = config.text_config.vocab_size
     placeholder_ids = tokenizer.convert_tokens_to_ids(["<image>", "<video>"])
     text_ids = [i for token, i in tokenizer.get_vocab().items() if token not in ("<image>", "<video>")]
@@ -406,6 +436,7 @@ def build_original_processor(
         compress=config.compress,
         pool_size=config.pool_size,
         slowfast_stride=config.slowfast_stride,
+        tokenize_media_chunks=True,  # LLaVA's tokenizer_image_token
     )
 
 

@@ -2,12 +2,14 @@
 
 `<image>` / `<video>` in the text expand to exactly as many placeholder tokens as the model emits for that media
 (see `visual_token_count`). The Q-Former reads the instruction: the user turn holding the media, placeholders removed.
+With `tokenize_media_chunks` the text between media is tokenised chunk by chunk, as LLaMA-VID (LLaVA's
+`tokenizer_image_token`) does, so converted checkpoints see the input ids they were trained on.
 """
 
 
 import os
 
-from transformers import BatchFeature
+from transformers import BatchEncoding, BatchFeature
 from transformers.image_utils import ImageInput
 from transformers.processing_utils import MultiModalData, ProcessorMixin
 from transformers.tokenization_utils_base import TextInput
@@ -67,6 +69,7 @@ class BehaviorLlavaProcessor(ProcessorMixin):
         qformer_max_length: int = 256,
         image_token: str = "<image>",
         video_token: str = "<video>",
+        tokenize_media_chunks: bool = False,
         **kwargs,
     ):
         self.patch_size = patch_size
@@ -77,6 +80,7 @@ class BehaviorLlavaProcessor(ProcessorMixin):
         self.qformer_max_length = qformer_max_length
         self.image_token = image_token
         self.video_token = video_token
+        self.tokenize_media_chunks = tokenize_media_chunks
         self.image_token_id = tokenizer.convert_tokens_to_ids(image_token)
         self.video_token_id = tokenizer.convert_tokens_to_ids(video_token)
         for token, token_id in ((image_token, self.image_token_id), (video_token, self.video_token_id)):
@@ -147,7 +151,11 @@ class BehaviorLlavaProcessor(ProcessorMixin):
         `qformer_text` overrides the instruction read from `text` (one string per sample).
         """
         texts = [text] if isinstance(text, str) else text
-        output = super().__call__(images=images, text=text, videos=videos, audio=audio, **kwargs)
+        by_chunks = self.tokenize_media_chunks and text is not None
+        call_kwargs = {**kwargs, "return_text_replacement_offsets": True} if by_chunks else kwargs
+        output = super().__call__(images=images, text=text, videos=videos, audio=audio, **call_kwargs)
+        if by_chunks:
+            self._retokenize_by_media_chunks(output, texts, **kwargs)
         if text is not None:
             if qformer_text is None:
                 qformer_text = [self.instruction_text(sample) for sample in texts]
@@ -161,6 +169,73 @@ class BehaviorLlavaProcessor(ProcessorMixin):
             return_tensors = kwargs.get("return_tensors") or kwargs.get("text_kwargs", {}).get("return_tensors")
             output.convert_to_tensors(tensor_type=return_tensors)
         return output
+
+    def _retokenize_by_media_chunks(self, output: BatchFeature, texts: list[str], **kwargs) -> None:
+        """Replace `output`'s one-piece tokenisation of the expanded texts by LLaVA's `tokenizer_image_token`'s:
+        each text chunk between media tokenised on its own (a SentencePiece tokenizer starts every chunk with its
+        '\u2581'), the special tokens (BOS) only on the first chunk, each media's placeholders in between.
+
+        The base class tokenises in one piece; the text is tokenised again here, which costs little next to the media.
+        """
+        merged = self._merge_kwargs(tokenizer_init_kwargs=self.tokenizer.init_kwargs, **kwargs)
+        text_kwargs = merged["text_kwargs"]
+        keep_replacements = text_kwargs.pop(
+            "return_text_replacement_offsets", merged["return_text_replacement_offsets"]
+        )
+        return_mm_token_type_ids = text_kwargs.pop("return_mm_token_type_ids", merged["return_mm_token_type_ids"])
+        return_tensors = text_kwargs.pop("return_tensors", None)
+        padding = text_kwargs.pop("padding", False)
+        padding_side = text_kwargs.pop("padding_side", None)
+        pad_to_multiple_of = text_kwargs.pop("pad_to_multiple_of", None)
+        truncation = text_kwargs.pop("truncation", None)
+        max_length = text_kwargs.pop("max_length", None)
+        add_special_tokens = text_kwargs.pop("add_special_tokens", True)
+        replacements = output["text_replacement_offsets"]
+        if not keep_replacements:
+            del output["text_replacement_offsets"]
+
+        rows, expanded_texts = [], []
+        for text, media in zip(texts, replacements):
+            expanded, cursor, edges = "", 0, [0]
+            for record in media:
+                expanded += text[cursor : record["span"][0]] + record["replacement"]
+                cursor = record["span"][1]
+                edges += list(record["new_span"])
+            expanded += text[cursor:]
+            edges.append(len(expanded))
+            row = {}
+            for index, (start, end) in enumerate(zip(edges, edges[1:])):
+                if start == end and index > 0:
+                    continue
+                specials = add_special_tokens and index == 0
+                piece = self.tokenizer(expanded[start:end], add_special_tokens=specials, **text_kwargs)
+                for key, values in piece.items():
+                    if key == "offset_mapping":
+                        values = [(a + start, b + start) for a, b in values]
+                    row.setdefault(key, []).extend(values)
+            if truncation not in (None, False, "do_not_truncate"):
+                limit = max_length or self.tokenizer.model_max_length
+                cut = slice(-limit, None) if self.tokenizer.truncation_side == "left" else slice(None, limit)
+                row = {key: values[cut] for key, values in row.items()}
+            rows.append(row)
+            expanded_texts.append(expanded)
+
+        offsets = [row.pop("offset_mapping") for row in rows] if "offset_mapping" in rows[0] else None
+        encoded = self.tokenizer.pad(
+            rows, padding=padding, max_length=max_length, pad_to_multiple_of=pad_to_multiple_of,
+            padding_side=padding_side,
+        )
+        if offsets is not None:
+            left = (padding_side or self.tokenizer.padding_side) == "left"
+            width = len(encoded["input_ids"][0]) if encoded["input_ids"] else 0
+            encoded["offset_mapping"] = [
+                [(0, 0)] * (width - len(row)) + row if left else row + [(0, 0)] * (width - len(row)) for row in offsets
+            ]
+        if return_mm_token_type_ids:
+            encoded["mm_token_type_ids"] = self.create_mm_token_type_ids(encoded["input_ids"])
+        encoded = BatchEncoding(dict(encoded), tensor_type=return_tensors)
+        self._check_special_mm_tokens(expanded_texts, encoded, modalities=["image", "video"])
+        output.update(encoded)
 
     def prepare_inputs_layout(self, images=None, text=None, videos=None, audio=None, **kwargs):
         """Name a missing local image file instead of letting the loader misread the path as base64."""
