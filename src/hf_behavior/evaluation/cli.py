@@ -163,22 +163,30 @@ def check_model_source(model: str) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from .reports import bar_plot, compare_markdown, load_results
+    from .reports import bar_plot, compare_markdown
 
     if len(args.compare) < 2:
         raise SystemExit("hf-behavior eval --compare needs at least two runs")
-    runs = [load_results(path) for path in args.compare]
-    names = args.names or [Path(str(run.get("model", path)).rstrip("/")).name for run, path in zip(runs, args.compare)]
-    if len(names) != len(runs):
-        raise SystemExit(f"--names gives {len(names)} names for {len(runs)} runs")
-    output_dir = args.output_dir or Path("eval_results") / "compare"
-    output_dir.mkdir(parents=True, exist_ok=True)
+    runs, names, output_dir = compare_inputs(args)
     markdown = compare_markdown(runs, names)
     (output_dir / "compare.md").write_text(markdown)
     bar_plot(runs, names, output_dir / "compare.png")
     print(markdown)
     print(f"wrote {output_dir / 'compare.md'} and {output_dir / 'compare.png'}")
     return 0
+
+
+def compare_inputs(args: argparse.Namespace) -> tuple[list[dict], list[str], Path]:
+    """(the runs of --compare, their names: --names or each run's model folder, the output folder, created)."""
+    from .reports import load_results
+
+    runs = [load_results(path) for path in args.compare]
+    names = args.names or [Path(str(run.get("model", path)).rstrip("/")).name for run, path in zip(runs, args.compare)]
+    if len(names) != len(runs):
+        raise SystemExit(f"--names gives {len(names)} names for {len(runs)} runs")
+    output_dir = args.output_dir or Path("eval_results") / "compare"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return runs, names, output_dir
 
 
 def choose_config(source: str, config: str | None, task_config: str | None) -> str | None:

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from .benchmarks import BENCHMARKS
-from .reports import _fmt, load_results, relative_improvement
+from .reports import _fmt, relative_improvement
 
 
 def paper_tables(runs: list[dict]) -> dict[str, dict]:
@@ -74,14 +74,11 @@ def paper_figure(runs: list[dict], names: list[str], path: Path) -> Path:
 
 
 def run_paper_compare(args) -> int:
-    runs = [load_results(path) for path in args.compare]
-    names = args.names or [Path(str(run.get("model", path)).rstrip("/")).name for run, path in zip(runs, args.compare)]
-    if len(names) != len(runs):
-        raise SystemExit(f"--names gives {len(names)} names for {len(runs)} runs")
+    from .cli import compare_inputs
+
+    runs, names, output_dir = compare_inputs(args)
     if not paper_tables(runs):
         raise SystemExit("--suite paper --compare: none of the runs holds a benchmark of the paper suite")
-    output_dir = args.output_dir or Path("eval_results") / "compare"
-    output_dir.mkdir(parents=True, exist_ok=True)
     markdown = paper_markdown(runs, names)
     (output_dir / "compare_paper.md").write_text(markdown)
     paper_figure(runs, names, output_dir / "compare_paper.png")

@@ -61,7 +61,7 @@ def run_suite(args) -> int:
     import torch
     from datasets import Dataset
 
-    from .cli import write_run_summary
+    from .cli import check_model_source, write_run_summary
     from .reports import strict_json
     from .runner import run_task
     from .scoring import load_chat_model
@@ -70,13 +70,12 @@ def run_suite(args) -> int:
         raise SystemExit(f"--suite {args.suite}: the only suite is 'paper'")
     if not args.model or not args.data_map:
         raise SystemExit("hf-behavior eval --suite paper needs --model and --data-map")
-    if args.limit is not None and args.limit < 1:
-        raise SystemExit(f"--limit {args.limit}: give at least 1 record")
     # every adapter reads its folder before the model loads: a wrong path fails in seconds
     prepared = prepare(read_data_map(args.data_map), args.limit, args.max_new_tokens)
     judged = [task for task, _, _ in prepared if task.needs_judge]
     if judged and not args.judge_model:
         raise SystemExit(f"benchmark {judged[0].name} is graded by a judge: pass --judge-model PATH")
+    check_model_source(args.model)
 
     output_dir = args.output_dir or Path("eval_results") / Path(args.model.rstrip("/")).name
     output_dir.mkdir(parents=True, exist_ok=True)

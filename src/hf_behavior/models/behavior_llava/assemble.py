@@ -221,12 +221,19 @@ def build_processor(
         ),
         tokenizer=tokenizer,
         qformer_tokenizer=qformer_tokenizer,
-        patch_size=config.vision_config.patch_size,
-        video_representation=config.video_representation,
-        compress=config.compress,
-        pool_size=config.pool_size,
-        slowfast_stride=config.slowfast_stride,
+        **visual_token_settings(config),
     )
+
+
+def visual_token_settings(config) -> dict:
+    """The model config's settings a BehaviorLlavaProcessor needs to count each image's / video's visual tokens."""
+    return {
+        "patch_size": config.vision_config.patch_size,
+        "video_representation": config.video_representation,
+        "compress": config.compress,
+        "pool_size": config.pool_size,
+        "slowfast_stride": config.slowfast_stride,
+    }
 
 
 def _load_part(model_class, path: str, config, dtype, key_mapping, what: str):

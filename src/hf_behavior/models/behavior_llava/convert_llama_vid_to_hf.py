@@ -381,7 +381,7 @@ def build_original_processor(
     set to the tokenizer's."""
     from transformers import AutoTokenizer
 
-    from .assemble import add_media_tokens
+    from .assemble import add_media_tokens, visual_token_settings
     from .image_processing_behavior_llava import BehaviorLlavaImageProcessor
     from .processing_behavior_llava import BehaviorLlavaProcessor
     from .video_processing_behavior_llava import BehaviorLlavaVideoProcessor
@@ -431,11 +431,7 @@ def build_original_processor(
         video_processor=video_processor,
         tokenizer=tokenizer,
         qformer_tokenizer=bert,
-        patch_size=config.vision_config.patch_size,
-        video_representation=config.video_representation,
-        compress=config.compress,
-        pool_size=config.pool_size,
-        slowfast_stride=config.slowfast_stride,
+        **visual_token_settings(config),
         tokenize_media_chunks=True,  # LLaVA's tokenizer_image_token
     )
 
