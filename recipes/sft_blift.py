@@ -54,6 +54,10 @@ class BehaviorScriptArguments(ScriptArguments):
     min_samples_before_drop_check: int = field(
         default=200, metadata={"help": "samples seen (all processes) before max_dropped_fraction applies"}
     )
+    dataloader_timeout: float = field(
+        default=600, metadata={"help": "seconds to wait for a batch from the DataLoader workers before stopping the run "
+                                       "with their stacks (0: wait forever)"}  # fmt: skip
+    )
     freeze: str = field(default="finetune", metadata={"help": "freezing preset (hf_behavior.training.freezing)"})
     vision: str | None = field(default=None, metadata={"help": "vision tower path, to assemble a fresh model"})
     qformer: str | None = field(default=None, metadata={"help": "Q-Former path (with its BERT tokenizer)"})
@@ -85,6 +89,8 @@ def check_setup(script_args, training_args, model_args) -> None:
     parse_ratio(script_args.mixture_ratio)
     if not 0 <= script_args.max_dropped_fraction <= 1:
         raise ValueError(f"max_dropped_fraction must be within [0, 1], got {script_args.max_dropped_fraction}")
+    if script_args.dataloader_timeout < 0:
+        raise ValueError(f"dataloader_timeout must be 0 (wait forever) or more, got {script_args.dataloader_timeout}")
     Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
     tempfile.TemporaryFile(dir=training_args.output_dir).close()  # PermissionError now, not at the first save
     try:
@@ -209,6 +215,7 @@ def main(script_args, training_args, model_args):
         peft_config=llm_lora_config(model_args, model),
         max_dropped_fraction=script_args.max_dropped_fraction,
         min_samples_before_drop_check=script_args.min_samples_before_drop_check,
+        dataloader_timeout=script_args.dataloader_timeout,
     )
     if held_out is not None:
         trainer.add_callback(BehaviorMetricsCallback(trainer, held_out, max_new_tokens=script_args.eval_max_new_tokens))

@@ -8,6 +8,7 @@ safetensors error, so getting the setup error instead shows the check came first
 
 import importlib.util
 import json
+import re
 import shutil
 import traceback
 import warnings
@@ -21,7 +22,10 @@ from huggingface_hub.utils import _http
 from transformers import AutoModelForCausalLM
 from trl import ModelConfig, SFTConfig, TrlParser
 
+from hf_behavior.training.worker_stacks import WorkersStalled
 from hub_fixtures import fake_hub
+
+from .held_lock import LockingCollator, lock_held_by_a_thread
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "recipes" / "behavior_llava"
@@ -235,3 +239,28 @@ def test_run_stops_when_too_many_samples_are_dropped(in_workdir, tmp_path):
              "--min_samples_before_drop_check", "4", "--dataloader_num_workers", "2"]  # fmt: skip
     with pytest.raises(RuntimeError, match="samples seen were dropped .*more than max_dropped_fraction=0.2"):
         run(TINY_CPU, *flags)
+
+
+@pytest.mark.parametrize("start", ["fork", "forkserver"])
+def test_workers_that_deliver_nothing_stop_the_run_with_their_stacks(start, in_workdir, tmp_path, monkeypatch):
+    """Issue 32.8 on CPU: a lock that a thread of the training process holds when the workers start. Forked workers
+    inherit it held and wait forever: the run stops after dataloader_timeout, naming where each worker waits. The
+    shipped start method (forkserver) gives workers a clean process: the same run trains."""
+    monkeypatch.setattr(sft_blift, "BehaviorLlavaCollator", LockingCollator)
+    flags = ["--output_dir", str(tmp_path), "--max_steps", "1", "--eval_strategy", "no", "--eval_samples", "0",
+             "--save_strategy", "no", "--dataloader_num_workers", "1", "--dataloader_multiprocessing_context", start,
+             "--dataloader_timeout", "4" if start == "fork" else "300"]  # fmt: skip
+    with lock_held_by_a_thread():
+        if start == "fork":
+            with pytest.raises(WorkersStalled) as stalled:
+                run(TINY_CPU, *flags)
+        else:
+            run(TINY_CPU, *flags)
+    if start == "fork":
+        message = str(stalled.value)
+        assert message.startswith("DataLoader workers delivered no batch in 4 s (dataloader_timeout). Workers forked")
+        worker = re.search(r"^training worker 0 \(pid (\d+)\): sleeping.*$", message, re.MULTILINE)
+        assert worker, message
+        assert re.search(r'File ".*held_lock\.py", line \d+ in __call__', message), message  # where it waits
+    else:
+        assert max(entry["step"] for entry in log_history(tmp_path)) == 1

@@ -6,29 +6,75 @@ The collator runs in the DataLoader's worker processes, so its drop counts trave
 `max_dropped_fraction` of the samples seen the run stops, since a wrong media root would otherwise train on text
 alone. A batch whose every sample was dropped skips its step: it adds nothing to the gradients and its loss is left
 out of the logged mean (NaN, which Trainer's `logging_nan_inf_filter` replaces).
+
+DataLoader workers that deliver no batch within `dataloader_timeout` seconds stop the run with their stacks
+(worker_stacks) instead of leaving it waiting forever.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import tempfile
 from collections import Counter
+from contextlib import contextmanager
 
 import torch
 from accelerate.utils import gather_object
 from trl import SFTTrainer
 
 from .collator import COUNTS_KEY
+from .worker_stacks import TIMED_OUT, WorkersStalled, WorkerStacks, stalled_workers_report
 
 SEEN = "seen"
 
 
 class BehaviorSFTTrainer(SFTTrainer):
-    def __init__(self, *args, max_dropped_fraction: float = 0.05, min_samples_before_drop_check: int = 200, **kwargs):
+    def __init__(self, *args, max_dropped_fraction: float = 0.05, min_samples_before_drop_check: int = 200,
+                 dataloader_timeout: float = 600, **kwargs):  # fmt: skip
         super().__init__(*args, **kwargs)
+        self.dataloader_timeout = dataloader_timeout
+        self._worker_stacks = tempfile.TemporaryDirectory(prefix="hf-behavior-worker-stacks-")
         self.max_dropped_fraction = max_dropped_fraction
         self.min_samples_before_drop_check = min_samples_before_drop_check
         self._unlogged_counts = Counter()  # this process's, since the last logging step
         self._counts = None  # all processes', since the start of training (restored from the log on resume)
         self._last_batch = None
+
+    def _get_dataloader(self, dataset, description, *args, **kwargs):
+        dataloader = super()._get_dataloader(dataset, description, *args, **kwargs)
+        torch_dataloader = getattr(dataloader, "base_dataloader", dataloader)  # accelerate's wrapper, or not
+        if torch_dataloader.num_workers and self.dataloader_timeout:  # both read when an iterator starts the workers
+            torch_dataloader.timeout = self.dataloader_timeout
+            torch_dataloader.worker_init_fn = WorkerStacks(self._worker_stacks.name, description.lower(),
+                                                           torch_dataloader.worker_init_fn)  # fmt: skip
+        return dataloader
+
+    def train(self, *args, **kwargs):
+        with self._reporting_stalled_workers():
+            return super().train(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        with self._reporting_stalled_workers():
+            return super().evaluate(*args, **kwargs)
+
+    @contextmanager
+    def _reporting_stalled_workers(self):
+        try:
+            yield
+        except RuntimeError as error:
+            if isinstance(error, WorkersStalled) or not str(error).startswith(TIMED_OUT):
+                raise
+            start = self.args.dataloader_multiprocessing_context or multiprocessing.get_start_method()
+            why = ("Workers forked from the training process inherit its memory as it was at the fork: a lock one of "
+                   "its threads held then is never released in them, and CUDA cannot be used in them. Start them "
+                   "from a clean process (dataloader_multiprocessing_context: forkserver, as the shipped recipes do) "
+                   "or train without them (--dataloader_num_workers 0)" if start == "fork" else
+                   f"Workers started by {start}: their stacks below show where they wait")  # fmt: skip
+            raise WorkersStalled(
+                f"DataLoader workers delivered no batch in {self.dataloader_timeout:g} s (dataloader_timeout). {why}; "
+                "raise dataloader_timeout if batches are only slow. The workers now:\n\n"
+                f"{stalled_workers_report(self._worker_stacks.name)}"
+            ) from error
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         self._unlogged_counts.update(inputs.pop(COUNTS_KEY, {}))
