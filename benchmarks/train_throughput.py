@@ -13,9 +13,9 @@ frames), peak memory, and on a GPU the LLM part's achieved share of the measured
 batch 8): once over our whole step, and once for the LLM alone (its forward + backward + AdamW on the same
 `batch x sequence` inputs embeddings).
 
-`--through-trainer` compares our bare step on one pre-collated batch with the same model trained by TRL's
-SFTTrainer + our collator on generated videos (decode, frame sampling, chat template, labels every step): the
-ratio is what the data path costs (target: trainer >= 0.9x the bare step).
+`--through-trainer` compares our bare step on one pre-collated batch with the same model trained by the recipe's
+trainer (TRL's SFTTrainer, subclassed) + our collator on generated videos (decode, frame sampling, chat template,
+labels every step): the ratio is what the data path costs (target: trainer >= 0.9x the bare step).
 """
 
 import argparse
@@ -221,15 +221,17 @@ def video_dataset(root: Path, samples: int, frames: int, side: int):
 
 def measure_through_trainer(
     shape_name: str, batch: int, frames: int, steps: int, workers: int, repeats: int, device, dtype, freeze: str,
-    checkpointing: bool, worker_start: str,
+    checkpointing: bool, worker_start: str, dataloader_timeout: float,
 ) -> None:
-    """Bare step on one collated batch vs SFTTrainer + BehaviorLlavaCollator collating every step."""
+    """Bare step on one collated batch vs the recipe's trainer (SFTTrainer's subclass) + BehaviorLlavaCollator
+    collating every step; workers that deliver nothing stop it after `dataloader_timeout` with their stacks."""
     shape = SHAPES[shape_name]
     from transformers import TrainerCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from hf_behavior.tiny import build_tiny_processor, build_tiny_tokenizer
     from hf_behavior.training.collator import BehaviorLlavaCollator
+    from hf_behavior.training.trainer import BehaviorSFTTrainer
 
     tokenizer = build_tiny_tokenizer()
     ids = {"image_token_id": tokenizer.convert_tokens_to_ids("<image>"),
@@ -273,8 +275,9 @@ def measure_through_trainer(
             rate, _, length = measure(model, lambda *_: collated, batch, frames, steps, device, dtype)
             bare = max(bare, rate)
             clock = StepClock()
-            trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor,
-                                 data_collator=collator, callbacks=[clock])  # fmt: skip
+            trainer = BehaviorSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor,
+                                         data_collator=collator, callbacks=[clock],
+                                         dataloader_timeout=dataloader_timeout)  # fmt: skip
             trainer.train()
             through = max(through, batch * steps / clock.elapsed)
             first_batch.append(clock.first_batch)
@@ -286,7 +289,7 @@ def measure_through_trainer(
           f"activation checkpointing {checkpointing}")
     print(f"first batch after: {', '.join(f'{seconds:.1f}' for seconds in first_batch)} s (workers' start + collation)")
     print(f"bare step (one pre-collated batch):        {bare:8.3f} samples/s")
-    print(f"SFTTrainer + collator (decode every step): {through:8.3f} samples/s")
+    print(f"trainer + collator (decode every step):    {through:8.3f} samples/s")
     print(f"ratio trainer/bare: {through / bare:.2f}x (target >= 0.90: the data path costs < 10%)")
 
 
@@ -303,6 +306,8 @@ def main() -> None:
     parser.add_argument("--worker-start", choices=["forkserver", "spawn", "fork"], default="forkserver",
                         help="how the workers start (the recipes: forkserver; fork inherits the model, CUDA, threads)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repetitions for --through-trainer")
+    parser.add_argument("--dataloader-timeout", type=float, default=300,
+                        help="seconds without a batch before the workers' stacks are printed and the run stops")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -310,7 +315,7 @@ def main() -> None:
     if args.through_trainer:
         measure_through_trainer(
             args.shape, args.batch, args.frames, args.steps, args.workers, args.repeats, device, dtype, args.freeze,
-            args.gradient_checkpointing, args.worker_start,
+            args.gradient_checkpointing, args.worker_start, args.dataloader_timeout,
         )
         return
     torch.manual_seed(0)
