@@ -56,7 +56,8 @@ class BehaviorScriptArguments(ScriptArguments):
     )
     dataloader_timeout: float = field(
         default=600, metadata={"help": "seconds to wait for a batch from the DataLoader workers before stopping the run "
-                                       "with their stacks (0: wait forever)"}  # fmt: skip
+                                       "with their stacks (0: wait forever); below ddp_timeout (1800), so that a "
+                                       "stalled process reports before the others' collective times out"}  # fmt: skip
     )
     freeze: str = field(default="finetune", metadata={"help": "freezing preset (hf_behavior.training.freezing)"})
     vision: str | None = field(default=None, metadata={"help": "vision tower path, to assemble a fresh model"})

@@ -165,6 +165,7 @@ def bad_setups(tmp: str) -> list:
         (["--resume_from_checkpoint", "true", "--output_dir", tmp], FileNotFoundError, r"no checkpoint-\* folder"),
         (["--report_to", "clearml"], RuntimeError, "report_to=\\[.clearml.\\]"),  # not installed (wandb comes with lmms-eval)
         (["--max_dropped_fraction", "2"], ValueError, "max_dropped_fraction must be within"),
+        (["--dataloader_timeout", "-1"], ValueError, "dataloader_timeout must be 0"),
     ]
 
 

@@ -9,6 +9,7 @@ which.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import signal
@@ -47,7 +48,8 @@ def stalled_workers_report(folder: str, wait: float = 1.0) -> str:
         loader, _, worker_id, pid = path.stem.rsplit("-", 3)
         state = process_state(int(pid))
         if state is not None:
-            os.kill(int(pid), signal.SIGUSR1)
+            with contextlib.suppress(ProcessLookupError):  # it may exit meanwhile
+                os.kill(int(pid), signal.SIGUSR1)
             running.append((f"{loader} worker {worker_id} (pid {pid}): {state}", path))
     if not running:
         return "no DataLoader worker is running"
@@ -59,9 +61,10 @@ def process_state(pid: int) -> str | None:
     """"sleeping in futex_wait_queue" and the like, from /proc; None once the process has exited."""
     try:
         os.kill(pid, 0)
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except ProcessLookupError:
+    except OSError:  # exited (or its pid is another user's process now)
         return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:  # no /proc (macOS): alive, state unknown
         return "running or waiting"
     state = stat.rsplit(")", 1)[1].split()[0]
