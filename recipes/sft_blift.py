@@ -27,7 +27,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
 import hf_behavior  # noqa: F401  (registers BehaviorLlava with the Auto classes)
-from hf_behavior.data.mixture import load_llava_json, mix, parse_ratio
+from hf_behavior.data.mixture import load_llava_json, memory_mapped, mix, parse_ratio
 from hf_behavior.models.behavior_llava import assemble_behavior_llava
 from hf_behavior.training.callbacks import BehaviorMetricsCallback
 from hf_behavior.training.collator import BehaviorLlavaCollator
@@ -172,7 +172,10 @@ def load_data(script_args, training_args):
     instruct = [load_llava_json(path, script_args.instruct_media_root) for path in script_args.instruct_data]
     for path, rows in zip(script_args.instruct_data, instruct):
         check_media_found(path, rows, script_args.instruct_media_root)
-    instruct = datasets.concatenate_datasets(instruct) if instruct else behavior.select([]).select_columns(["messages"])
+    if instruct:  # on disk, so that the workers get a file reference rather than a pickled copy each
+        instruct = memory_mapped(datasets.concatenate_datasets(instruct))
+    else:
+        instruct = behavior.select([]).select_columns(["messages"])
     train = mix(behavior, instruct, script_args.mixture_ratio, training_args.num_train_epochs, training_args.seed)
     summary = {"ratio": script_args.mixture_ratio, "epochs": training_args.num_train_epochs,
                "rows": dict(sorted(Counter(train["source"]).items()))}  # fmt: skip
