@@ -19,9 +19,13 @@ import pytest
 import yaml
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import _http
-from transformers import AutoModelForCausalLM
+from datasets import concatenate_datasets
+from transformers import AutoModelForCausalLM, AutoProcessor
 from trl import ModelConfig, SFTConfig, TrlParser
 
+from hf_behavior.data.mixture import load_llava_json
+from hf_behavior.training.collator import BehaviorLlavaCollator
+from hf_behavior.training.trainer import BehaviorSFTTrainer
 from hf_behavior.training.worker_stacks import WorkersStalled
 from hub_fixtures import fake_hub
 
@@ -228,6 +232,24 @@ def test_all_dropped_batch_is_skipped_and_counts_leave_the_workers(in_workdir, t
     assert final["samples_dropped"] == final["samples_dropped/ValueError"] == 1
     assert max(entry["step"] for entry in history) == rows
     assert "| samples_dropped | 1 |" in (tmp_path / "README.md").read_text()
+
+
+def test_evaluation_counts_its_dropped_samples(in_workdir, tmp_path):
+    """Held-out rows whose media cannot be read: the evaluation's metrics (and the log) say how many were left out."""
+    rows = concatenate_datasets([load_llava_json(f"tiny_data/llava/{name}.json", "tiny_data/llava")
+                                 for name in ("instruct", "broken")])  # fmt: skip
+    held_out = rows.select([2, 5, 6])  # two readable videos, then the corrupt one
+    processor = AutoProcessor.from_pretrained("tiny_data/model")
+    args = SFTConfig(output_dir=str(tmp_path), per_device_eval_batch_size=2, use_cpu=True, report_to=[],
+                     remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": True},
+                     dataloader_num_workers=1)  # fmt: skip
+    trainer = BehaviorSFTTrainer(model=AutoModelForCausalLM.from_pretrained("tiny_data/model"), args=args,
+                                 train_dataset=held_out, eval_dataset=held_out, processing_class=processor,
+                                 data_collator=BehaviorLlavaCollator(processor))  # fmt: skip
+    metrics = trainer.evaluate()
+    assert (metrics["eval_samples_seen"], metrics["eval_samples_dropped"]) == (3, 1)
+    assert metrics["eval_loss"] > 0  # from the two readable rows
+    assert trainer.state.log_history[-1]["eval_samples_dropped"] == 1
 
 
 def test_run_stops_when_too_many_samples_are_dropped(in_workdir, tmp_path):

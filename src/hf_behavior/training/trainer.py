@@ -39,6 +39,7 @@ class BehaviorSFTTrainer(SFTTrainer):
         self._unlogged_counts = Counter()  # this process's, since the last logging step
         self._counts = None  # all processes', since the start of training (restored from the log on resume)
         self._last_batch = None
+        self._eval_counts = Counter()  # this process's, during an evaluation
 
     def _get_dataloader(self, dataset, description, *args, **kwargs):
         dataloader = super()._get_dataloader(dataset, description, *args, **kwargs)
@@ -94,8 +95,20 @@ class BehaviorSFTTrainer(SFTTrainer):
             self.accelerator.backward(loss * 0.0)
         return torch.tensor(float("nan") if self.args.logging_nan_inf_filter else 0.0, device=self.args.device)
 
+    def evaluation_loop(self, *args, metric_key_prefix: str = "eval", **kwargs):
+        """Adds `<prefix>_samples_seen` and `<prefix>_samples_dropped` (all processes) to the evaluation's metrics."""
+        self._eval_counts = Counter()
+        output = super().evaluation_loop(*args, metric_key_prefix=metric_key_prefix, **kwargs)
+        counts = Counter()
+        for process_counts in gather_object([dict(self._eval_counts)]):
+            counts.update(process_counts)
+        seen = counts.pop(SEEN, 0)
+        output.metrics.update({f"{metric_key_prefix}_samples_seen": seen,
+                               f"{metric_key_prefix}_samples_dropped": sum(counts.values())})  # fmt: skip
+        return output
+
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
-        inputs.pop(COUNTS_KEY, None)
+        self._eval_counts.update(inputs.pop(COUNTS_KEY, {}))
         if not inputs["input_ids"].shape[0]:
             return None, None, None
         return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
