@@ -5,6 +5,7 @@ import sys
 
 import decord
 import numpy as np
+import pytest
 
 from hf_behavior.models.behavior_llava.video_processing_behavior_llava import _decode_with_pyav, load_video_frames
 from hf_behavior.synthetic_media import SCENE_COLOURS, write_scene_video
@@ -36,3 +37,45 @@ def test_without_decord_pyav_decodes_the_same_frames(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "decord", None)  # `import decord` now raises ImportError
     without, without_timestamps = load_video_frames(path, fps=None, num_frames=5)
     assert np.array_equal(frames, without) and np.array_equal(timestamps, without_timestamps)
+
+
+TWENTY_SCENES = [((37 * k) % 256, (91 * k) % 256, 53) for k in range(20)]
+
+
+def twenty_scene_clip(tmp_path):
+    return write_scene_video(tmp_path / "clip.mp4", seconds_per_scene=1, size=(224, 224), colours=TWENTY_SCENES)
+
+
+def damaged_copy(path, tmp_path, stretches):
+    """The clip with stretches of its bytes zeroed (fractions of the file), as a broken download leaves them."""
+    data = bytearray(path.read_bytes())
+    for start, end in stretches:
+        data[int(len(data) * start) : int(len(data) * end)] = bytes(int(len(data) * end) - int(len(data) * start))
+    damaged = tmp_path / f"damaged-{path.name}"
+    damaged.write_bytes(bytes(data))
+    return damaged
+
+
+def test_damaged_packets_are_skipped_and_their_frames_replaced(tmp_path, caplog):
+    """decord gives up on the whole file at the first packet FFmpeg rejects; PyAV skips it, and the sampled frames
+    that were lost become their nearest decoded neighbour, with a warning."""
+    clean = twenty_scene_clip(tmp_path)
+    damaged = damaged_copy(clean, tmp_path, [(0.3, 0.31), (0.5, 0.51), (0.7, 0.71)])
+    with pytest.raises(decord.DECORDError):  # else the test no longer shows the fallback
+        decord.VideoReader(str(damaged)).get_batch(list(range(0, 160, 8)))
+    expected, timestamps = load_video_frames(clean, fps=1.0)
+    with caplog.at_level("WARNING"):
+        frames, damaged_timestamps = load_video_frames(damaged, fps=1.0)
+    assert frames.shape == expected.shape and np.array_equal(timestamps, damaged_timestamps)
+    assert np.array_equal(frames[:6], expected[:6])  # the frames before the first damage, exactly
+    means = frames.reshape(20, -1, 3).mean(axis=1)
+    assert sum(np.abs(mean - colour).max() < 12 for mean, colour in zip(means, TWENTY_SCENES)) >= 10  # most scenes intact
+    assert "damaged packets skipped" in caplog.text and str(damaged) in caplog.text
+
+
+def test_a_mostly_damaged_clip_is_an_error(tmp_path):
+    clean = twenty_scene_clip(tmp_path)
+    damaged = damaged_copy(clean, tmp_path, [(0.2, 0.8)])  # the container's index (at the end) intact
+    with pytest.raises(ValueError, match=f"cannot decode video {damaged}: .*PyAV: 13 of 20 sampled frames could not be "
+                                         r"decoded \(\d+ damaged packets skipped\)"):  # fmt: skip
+        load_video_frames(damaged, fps=1.0)

@@ -10,6 +10,7 @@ video, so that batches can mix videos of different lengths without padding frame
 
 
 import io
+import logging
 import os
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from transformers import BatchFeature
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, PILImageResampling
 from transformers.processing_utils import VideosKwargs
 from transformers.video_processing_utils import BaseVideoProcessor
+
+
+logger = logging.getLogger(__name__)
 
 
 class BehaviorLlavaVideoProcessorKwargs(VideosKwargs, total=False):
@@ -114,7 +118,12 @@ def _decode_with_decord(
 
 
 def _decode_with_pyav(source: Path | io.BytesIO, sampling: dict) -> tuple[np.ndarray, np.ndarray, float]:
-    """The same sampled frames as the decord path, decoding the stream once from the start."""
+    """The same sampled frames as the decord path, decoding the stream once from the start.
+
+    A packet the decoder rejects (a damaged stretch of a real download, on which decord gives up on the whole file)
+    is skipped and its frame counted as lost; a sampled frame that was lost is replaced by the nearest decoded one,
+    with a warning. More than half of the sampled frames lost is an error.
+    """
     import av
 
     with av.open(source if isinstance(source, io.BytesIO) else str(source)) as container:
@@ -125,15 +134,31 @@ def _decode_with_pyav(source: Path | io.BytesIO, sampling: dict) -> tuple[np.nda
             raise ValueError("no video frames")
         indices = sample_frame_indices(total, native_fps, **sampling)
         container.seek(0)
-        wanted, frames = set(indices.tolist()), {}
-        for index, frame in enumerate(container.decode(stream)):
-            if index in wanted:
-                frames[index] = frame.to_ndarray(format="rgb24")
-            if index >= indices[-1]:
+        wanted, frames, index, lost = set(indices.tolist()), {}, 0, 0
+        for packet in container.demux(stream):
+            try:
+                decoded = packet.decode()
+            except av.error.InvalidDataError:
+                lost += 1
+                index += 1  # the frame it held
+                continue
+            for frame in decoded:
+                if index in wanted:
+                    frames[index] = frame.to_ndarray(format="rgb24")
+                index += 1
+            if index > indices[-1]:
                 break
     missing = [i for i in indices.tolist() if i not in frames]
+    if len(missing) * 2 > len(indices) or not frames:
+        damage = f" ({lost} damaged packets skipped)" if lost else ""
+        raise ValueError(f"{len(missing)} of {len(indices)} sampled frames could not be decoded{damage}; first: "
+                         f"frame {missing[0]} of {total}")  # fmt: skip
     if missing:
-        raise ValueError(f"stream ended before frame {missing[0]} of {total}")
+        decoded_at = np.array(sorted(frames))
+        nearest = {i: int(decoded_at[np.abs(decoded_at - i).argmin()]) for i in missing}
+        frames.update({i: frames[j] for i, j in nearest.items()})
+        logger.warning("%s: %d damaged packets skipped; %d of %d sampled frames replaced by the nearest decoded one",
+                       source if isinstance(source, Path) else "video", lost, len(missing), len(indices))  # fmt: skip
     return np.stack([frames[i] for i in indices.tolist()]), indices, native_fps
 
 
