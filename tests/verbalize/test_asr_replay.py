@@ -2,6 +2,7 @@
 Whisper, per-scene text by timestamps; and the replay heatmap per scene."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -31,6 +32,23 @@ def test_audio_is_extracted_and_resampled_with_its_silences(talking_video, tmp_p
     assert all(any(a - 0.15 <= t <= b + 0.05 for a, b in SPEECH) for t in loud)  # ... and only those (codec edges)
     silent = write_video(tmp_path / "silent.mp4", painted_frames([("red", "blue", 5)]))
     assert load_audio(silent) is None
+
+
+def test_damaged_audio_packets_become_silence_of_their_length(talking_video, tmp_path, caplog):
+    """Zeroed stretches of the file (a broken download) make AAC packets undecodable: the track keeps its length,
+    so the transcript's timestamps still match the scenes, and the rest of it is as in the intact file."""
+    data = bytearray(talking_video.read_bytes())
+    for start, end in [(0.3, 0.32), (0.5, 0.52), (0.6, 0.63)]:
+        data[int(len(data) * start) : int(len(data) * end)] = bytes(int(len(data) * end) - int(len(data) * start))
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    with caplog.at_level("WARNING"):
+        waveform = load_audio(damaged)
+    intact = load_audio(talking_video)
+    assert len(waveform) == len(intact)
+    assert re.search(rf"{damaged}: \d+ damaged audio packets replaced by silence", caplog.text)
+    windows = [np.sqrt(np.mean(w[: 50 * 1600].reshape(50, 1600) ** 2, axis=1)) for w in (waveform, intact)]
+    assert np.mean(np.abs(windows[0] - windows[1]) < 0.05) >= 0.9 and not np.allclose(windows[0], windows[1])
 
 
 def test_whisper_pipeline_runs_chunked_batched_with_timestamps(talking_video, tiny_whisper):

@@ -3,24 +3,35 @@ Whisper through the transformers ASR pipeline (chunked, batched, timestamped), s
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import av
 import librosa
 import numpy as np
 
+from ..decoding import decode_frames
+
 SAMPLING_RATE = 16_000
+logger = logging.getLogger(__name__)
 
 
 def load_audio(path: str | Path, sampling_rate: int = SAMPLING_RATE) -> np.ndarray | None:
-    """Mono float32 waveform at ``sampling_rate``, or None when the file has no audio track."""
+    """Mono float32 waveform at ``sampling_rate``, or None when the file has no audio track.
+
+    A packet the decoder rejects (a damaged stretch of a download) becomes silence of its length, so that the
+    transcript's timestamps still match the scenes, with a warning; a track with no decodable packet is an error.
+    """
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
-        chunks, source_rate = [], None
-        for frame in container.decode(stream):
+        chunks, source_rate, bad_packets, next_sample = [], None, [], None
+        for frame in decode_frames(container, stream, bad_packets):
             source_rate = frame.sample_rate
+            start = round(frame.pts * frame.time_base * source_rate) if frame.pts is not None else next_sample
+            if next_sample is not None and start is not None and start > next_sample:  # the skipped packets' time
+                chunks.append(np.zeros(start - next_sample, dtype=np.float32))
             raw = frame.to_ndarray()
             samples = raw.astype(np.float32)
             if frame.format.is_packed:  # packed: [1, samples * channels] interleaved
@@ -28,6 +39,12 @@ def load_audio(path: str | Path, sampling_rate: int = SAMPLING_RATE) -> np.ndarr
             if np.issubdtype(raw.dtype, np.integer):
                 samples /= np.iinfo(raw.dtype).max
             chunks.append(samples.mean(axis=0))
+            next_sample = (start if start is not None else 0) + frame.samples
+    if bad_packets:
+        if source_rate is None:
+            raise ValueError(f"{path}: none of the audio track's {len(bad_packets)} packets could be decoded")
+        logger.warning("%s: %d damaged audio packets replaced by silence; first %s", path, len(bad_packets),
+                       bad_packets[0])  # fmt: skip
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     waveform = np.concatenate(chunks)

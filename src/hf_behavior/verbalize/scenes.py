@@ -31,6 +31,8 @@ from scenedetect import FrameTimecode
 from scenedetect.detector import FlashFilter
 from scenedetect.scene_manager import get_scenes_from_cuts
 
+from ..decoding import decode_frames
+
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".flv", ".mpg", ".mpeg", ".3gp"}
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
@@ -161,22 +163,6 @@ def picture_detail(i420: np.ndarray) -> float:
     luma, chroma = width * height, width * height // 4
     planes = (flat[:luma], flat[luma : luma + chroma], flat[luma + chroma :])
     return max(float(cv2.meanStdDev(plane)[1][0, 0]) for plane in planes)
-
-
-def decode_frames(
-    container: av.container.InputContainer, stream: av.VideoStream, bad_packets: list[str] | None = None
-) -> Iterator[av.VideoFrame]:
-    """The stream's frames, as ``container.decode(stream)`` gives them, except that a packet the decoder refuses
-    as invalid data is skipped (its frame is missing) and described in ``bad_packets`` instead of ending the
-    decode: a few corrupt packets cost a few frames, not the video."""
-    for packet in container.demux(stream):
-        try:
-            frames = packet.decode()
-        except av.error.InvalidDataError as error:
-            if bad_packets is not None:
-                bad_packets.append(f"packet at pts {packet.pts}: {error}")
-            continue
-        yield from frames
 
 
 def content_score(hsv: np.ndarray, previous_hsv: np.ndarray | None) -> float:
