@@ -255,6 +255,26 @@ def dense_captions(root):
     return [str(image(root / f"photo_{i}.jpg", i)) for i in range(3)]
 
 
+IMDB_REVIEWS = {  # folder -> [(file name as the archive has it: <id>_<rating>.txt, text)]
+    "test/pos": [("0_10.txt", "I went and saw this movie last night.<br /><br />A wonderful film."),
+                 ("1_7.txt", "Not bad at all, a pleasant surprise.")],
+    "test/neg": [("0_2.txt", "Once again Mr. Costner has dragged out a movie for far longer than necessary."),
+                 ("1_3.txt", "This is an example of why the majority of action films are the same.")],
+    "train/pos": [("0_9.txt", "Bromwell High is a cartoon comedy. It ran at the same time as some other programs.")],
+    "train/neg": [("0_3.txt", "Story of a man who has unnatural feelings for a pig.")],
+}
+
+
+def imdb(root):
+    """aclImdb_v1.tar.gz unpacked: aclImdb/{test,train}/{pos,neg}/<id>_<rating>.txt, with the archive's other files."""
+    for folder, reviews in IMDB_REVIEWS.items():
+        for name, text in reviews:
+            write(root / "aclImdb" / folder / name, text)
+    write(root / "aclImdb" / "imdb.vocab", "the\nand\na\n")
+    write(root / "aclImdb" / "test" / "urls_pos.txt", "http://www.imdb.com/title/tt0453418/usercomments\n" * 2)
+    return ["negative", "positive", "negative", "positive"]  # alternating by review id
+
+
 HVU_EXPECTED = {"scene": [["beach"], ["kitchen"]], "object": [["dog"], ["dog", "knife"]],
                 "action": [["running"], ["cooking"]], "event": [["vacation"], ["party"]],
                 "attribute": [["sunny"], ["sunny"]], "concept": [["fun"], ["food"]]}
@@ -280,7 +300,7 @@ def writers() -> dict:
              "memento10k": memento10k, "videomem": videomem, "mediaeval": mediaeval, "lambda": lambda_,
              "ads-topic": ads_topic, "ads-sentiment": ads_sentiment, "ads-action": ads, "ads-reason": ads,
              "persuasion": persuasion, "msvd-qa": msvd_qa, "msrvtt-qa": msrvtt_qa,
-             "activitynet-qa": activitynet_qa, "dense-captions": dense_captions}
+             "activitynet-qa": activitynet_qa, "dense-captions": dense_captions, "imdb": imdb, "imdb-1shot": imdb}
     table |= {f"lvu-{task}": (lambda root, task=task: lvu(root, task)) for task in LVU_ROWS}
     table |= {f"hvu-{category}": (lambda root, category=category: hvu(root, category)) for category in HVU_EXPECTED}
     return table

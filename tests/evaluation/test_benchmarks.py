@@ -1,12 +1,13 @@
 """The paper's benchmark suite: each adapter on a tiny copy of its published layout, the suite command end to end
-(all 38 tasks on the tiny model, resumed, compared), and the paper-style tables against the paper's own numbers."""
+(all 40 tasks on the tiny model, resumed, compared), and the paper-style tables against the paper's own numbers."""
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
-from benchmark_fixtures import writers
+from benchmark_fixtures import IMDB_REVIEWS, writers
 from PIL import Image
 
 from hf_behavior.cli import main
@@ -22,16 +23,19 @@ WRITERS = writers()
 
 
 def test_every_benchmark_has_a_fixture():
-    assert set(WRITERS) == set(BENCHMARKS) and len(BENCHMARKS) == 38
+    assert set(WRITERS) == set(BENCHMARKS) and len(BENCHMARKS) == 40
 
 
 @pytest.mark.parametrize("name", sorted(BENCHMARKS))
 def test_adapter_reads_the_published_layout(name, tmp_path):
     expected = WRITERS[name](tmp_path)
     task, records = load_benchmark(name, tmp_path)
-    assert all(Path(record["media"]).is_file() for record in records)
-    suffix = Path(records[0]["media"]).suffix
-    assert task.media_type == ("image" if suffix == ".jpg" else "video")
+    if name.startswith("imdb"):  # text only
+        assert task.media_column is None and not any("media" in record for record in records)
+    else:
+        assert all(Path(record["media"]).is_file() for record in records)
+        suffix = Path(records[0]["media"]).suffix
+        assert task.media_type == ("image" if suffix == ".jpg" else "video")
     if task.kind == "zero_shot":
         assert [record["label"] for record in records] == expected
         assert set(expected) <= set(task.labels)
@@ -86,6 +90,30 @@ def test_bad_layouts_name_the_file_and_record(tmp_path):
         load_benchmark("ads-topic", tmp_path / "ads")
 
 
+def test_imdb_reviews_read_as_the_archive_has_them_and_one_shot_shows_a_training_review(tmp_path):
+    WRITERS["imdb"](tmp_path)
+    _, zero = load_benchmark("imdb", tmp_path)
+    assert [record["id"] for record in zero] == ["test/neg/0_2", "test/pos/0_10", "test/neg/1_3", "test/pos/1_7"]
+    assert zero[1]["text"] == "I went and saw this movie last night.\n\nA wonderful film."  # <br /> as line breaks
+    task, one = load_benchmark("imdb-1shot", tmp_path)
+    train = {text.replace("<br />", "\n"): folder for folder, reviews in IMDB_REVIEWS.items()
+             if folder.startswith("train") for _, text in reviews}  # fmt: skip
+    for record in one:
+        assert train[record["example_text"]] == {"positive": "train/pos", "negative": "train/neg"}[record["example_label"]]
+    prompt = task.conversation(one[0])[0]["content"][0]["text"]
+    assert prompt.index(one[0]["example_text"]) < prompt.index(one[0]["text"])
+    assert prompt.endswith("Answer with one of: positive, negative.")
+    assert [record["example_text"] for record in load_benchmark("imdb-1shot", tmp_path)[1]] == [
+        record["example_text"] for record in one]  # the same demonstrations every run (seeded)
+    shutil.rmtree(tmp_path / "aclImdb" / "train")
+    assert load_benchmark("imdb", tmp_path)[1] == zero  # 0-shot needs only the test split
+    with pytest.raises(FileNotFoundError, match="no aclImdb/train"):
+        load_benchmark("imdb-1shot", tmp_path)
+    (tmp_path / "aclImdb" / "test" / "pos" / "review.txt").write_text("?")
+    with pytest.raises(ValueError, match=r"review.txt: not an IMDb review file name"):
+        load_benchmark("imdb", tmp_path)
+
+
 def test_judge_replies_and_numbers_parse():
     assert parse_qa_judgement("{'pred': 'yes', 'score': 4}") == ("yes", 4.0)
     assert parse_qa_judgement("Sure! {'pred': 'no', 'score': 1.5} done") == ("no", 1.5)
@@ -115,11 +143,13 @@ def test_paper_tables_reproduce_the_papers_improvement_rows():
     base = results("llama-vid", {"videoemotion8": {"accuracy": 29.7}, "caer": {"accuracy": 27.2},
                                  "ekman6": {"accuracy": 37.33}, "lvu-like_ratio": {"mse": 0.314},
                                  "lvu-view_count": {"mse": 10.34}, "lamem": {"spearman": 0.13},
-                                 "memento10k": {"spearman": 0.03}})
+                                 "memento10k": {"spearman": 0.03}, "imdb": {"accuracy": 80.3},
+                                 "imdb-1shot": {"accuracy": 87.9}})
     ours = results("behavior-llava", {"videoemotion8": {"accuracy": 41.35}, "caer": {"accuracy": 51.0},
                                       "ekman6": {"accuracy": 49.33}, "lvu-like_ratio": {"mse": 0.17},
                                       "lvu-view_count": {"mse": 5.12}, "lamem": {"spearman": 0.21},
-                                      "memento10k": {"spearman": 0.12}})
+                                      "memento10k": {"spearman": 0.12}, "imdb": {"accuracy": 84.1},
+                                      "imdb-1shot": {"accuracy": 90.2}})
     markdown = paper_markdown([base, ours], ["LLaMA-Vid", "Behavior-LLaVA"])
     lines = markdown.splitlines()
     assert "### Table 2: video emotion" in lines and "### Table 1: LVU" in lines
@@ -131,6 +161,8 @@ def test_paper_tables_reproduce_the_papers_improvement_rows():
     assert "| Improvement of Behavior-LLaVA over LLaMA-Vid | +45.86% | +50.48% |" in lines
     assert "| Model | LaMem | Memento10k |" in lines
     assert "| Improvement of Behavior-LLaVA over LLaMA-Vid | +61.54% | +300.00% |" in lines
+    assert "| Model | IMDb 0-shot | IMDb 1-shot |" in lines  # Table 12: the paper prints 4.73% and 2.61%
+    assert "| Improvement of Behavior-LLaVA over LLaMA-Vid | +4.73% | +2.62% |" in lines
 
 
 def eval_cli(*args):
@@ -192,7 +224,7 @@ def test_suite_runs_every_benchmark_resumes_and_compares(tiny_path, tmp_path, ca
     other = json.loads((other_run / "results.json").read_text())["tasks"]
     assert "| Model | VideoEmotion-8 | CAER | Ekman-6 |" in printed
     assert f"| other | {other['videoemotion8']['accuracy']:.4f} | n/a | n/a |" in printed
-    assert printed.count("| Improvement of other over base |") == 8  # one per paper table of the base run
+    assert printed.count("| Improvement of other over base |") == 9  # one per paper table of the base run
     assert (tmp_path / "cmp" / "compare_paper.md").read_text().strip() in printed
     assert (tmp_path / "cmp" / "compare_paper.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

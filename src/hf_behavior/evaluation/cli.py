@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--names", nargs="+", help="column names for --compare (default: each run's model)")
     parser.add_argument("--suite", choices=["paper"],
                         help="run the paper's benchmarks given in --data-map (with --compare: paper-style tables)")
-    parser.add_argument("--data-map", type=Path, help="YAML: benchmark (or lvu / hvu / ads) -> local data folder")
+    parser.add_argument("--data-map", type=Path, help="YAML: benchmark (or lvu / hvu / ads / imdb) -> local data folder")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """`hf-behavior eval --suite paper --data-map FILE`: every benchmark of the paper that the data map gives a folder.
 
-The data map is a YAML mapping of benchmark (or family: `lvu`, `hvu`, `ads`) to the local folder holding its
+The data map is a YAML mapping of benchmark (or family: `lvu`, `hvu`, `ads`, `imdb`) to the local folder holding its
 published files::
 
     videoemotion8: /data/VideoEmotion8

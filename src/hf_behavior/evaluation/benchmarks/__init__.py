@@ -1,4 +1,4 @@
-"""The paper's benchmarks (Tables 1, 2, 3, 5, 6, 7, 8, 9) as tasks, each with an adapter for its published files.
+"""The paper's benchmarks (Tables 1, 2, 3, 5, 6, 7, 8, 9, and IMDb of 12) as tasks, each with an adapter for its published files.
 
 `BENCHMARKS[name]` holds the task definition (a `BenchmarkTask`), the paper table and column it reports into, and
 the adapter reading the benchmark from a local folder; `load_benchmark(name, folder)` returns the task and its
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from . import folders, jsons, tables
+from . import folders, jsons, tables, texts
 from .common import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from .kinds import BenchmarkTask
 
@@ -33,6 +33,8 @@ LVU_QUESTIONS = {
     "year": "In which year was the movie this clip is from released?",
 }
 HVU_CATEGORIES = ("scene", "object", "action", "event", "attribute", "concept")
+SENTIMENT = "Is the sentiment of this movie review positive or negative?"
+AUDIO_AND_TEXT = "Table 12: audio and text"  # the audio summarization half is not implemented
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class Benchmark:
         media_type = "image" if is_image else "video"
         values["prompt"] = values["prompt"].replace("{media}", media_type)
         task = BenchmarkTask(name=self.name, media_type=media_type, source=f"benchmark {self.name}",
-                             media_column="media", label_column="label", target_column="target", **values)
+                             media_column="media" if media else None, label_column="label", target_column="target",
+                             **values)  # fmt: skip
         return task, records
 
 
@@ -139,6 +142,14 @@ def _registry() -> dict[str, Benchmark]:
                                  partial(tables.hvu, category=category),
                                  {"kind": "multilabel", "metric": ("mAP",),
                                   "prompt": f"Name one {category} shown in this video."}))
+    review = "Review: {{ text }}\n\n" + SENTIMENT
+    demonstration = "Review: {{ example_text }}\n\n" + SENTIMENT + " {{ example_label }}\n\n"
+    entries += [
+        Benchmark("imdb", AUDIO_AND_TEXT, "IMDb 0-shot", texts.imdb,
+                  {"kind": "zero_shot", "labels": texts.SENTIMENTS, "prompt": review + CHOOSE}),
+        Benchmark("imdb-1shot", AUDIO_AND_TEXT, "IMDb 1-shot", partial(texts.imdb, shots=1),
+                  {"kind": "zero_shot", "labels": texts.SENTIMENTS, "prompt": demonstration + review + CHOOSE}),
+    ]
     return {entry.name: entry for entry in entries}
 
 
@@ -147,6 +158,7 @@ FAMILIES = {
     "lvu": [name for name in BENCHMARKS if name.startswith("lvu-")],
     "hvu": [name for name in BENCHMARKS if name.startswith("hvu-")],
     "ads": [name for name in BENCHMARKS if name.startswith("ads-")],
+    "imdb": ["imdb", "imdb-1shot"],
 }
 
 
