@@ -285,5 +285,6 @@ def test_workers_that_deliver_nothing_stop_the_run_with_their_stacks(start, in_w
         worker = re.search(r"^training worker 0 \(pid (\d+)\): sleeping.*$", message, re.MULTILINE)
         assert worker, message
         assert re.search(r'File ".*held_lock\.py", line \d+ in __call__', message), message  # where it waits
+        assert re.search(r"^  Thread-\d+ \(hold\): .*held_lock\.py:\d+ in hold$", message, re.MULTILINE), message  # who holds it
     else:
         assert max(entry["step"] for entry in log_history(tmp_path)) == 1

@@ -23,7 +23,7 @@ from accelerate.utils import gather_object
 from trl import SFTTrainer
 
 from .collator import COUNTS_KEY
-from .worker_stacks import TIMED_OUT, WorkersStalled, WorkerStacks, stalled_workers_report
+from .worker_stacks import TIMED_OUT, WorkersStalled, WorkerStacks, process_threads, stalled_workers_report
 
 SEEN = "seen"
 
@@ -71,9 +71,10 @@ class BehaviorSFTTrainer(SFTTrainer):
                    "from a clean process (dataloader_multiprocessing_context: forkserver, as the shipped recipes do) "
                    "or train without them (--dataloader_num_workers 0)" if start == "fork" else
                    f"Workers started by {start}: their stacks below show where they wait")  # fmt: skip
+            threads = f"The training process's threads now:\n{process_threads()}\n\n" if start == "fork" else ""
             raise WorkersStalled(
                 f"DataLoader workers delivered no batch in {self.dataloader_timeout:g} s (dataloader_timeout). {why}; "
-                "raise dataloader_timeout if batches are only slow. The workers now:\n\n"
+                f"raise dataloader_timeout if batches are only slow. {threads}The workers now:\n\n"
                 f"{stalled_workers_report(self._worker_stacks.name)}"
             ) from error
 

@@ -13,6 +13,8 @@ import contextlib
 import faulthandler
 import os
 import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -76,3 +78,19 @@ def process_state(pid: int) -> str | None:
         wait_channel = ""
     where = f" in {wait_channel}" if wait_channel not in ("", "0") else ""
     return PROCESS_STATES.get(state, state) + where
+
+
+def process_threads() -> str:
+    """This process's other threads, each with where it is outside the threading module: a forked worker holds a copy of
+    every lock they held at the fork, so the one holding what a worker waits for is among them."""
+    frames = sys._current_frames()
+    lines = []
+    for thread in threading.enumerate():
+        if thread is threading.current_thread():  # the one writing this report
+            continue
+        frame = frames.get(thread.ident)
+        while frame is not None and frame.f_back is not None and frame.f_code.co_filename == threading.__file__:
+            frame = frame.f_back
+        where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}" if frame else "not running"
+        lines.append(f"  {thread.name}: {where}")
+    return "\n".join(lines)
