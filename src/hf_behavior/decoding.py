@@ -1,6 +1,7 @@
 """PyAV decoding that survives damaged packets: a broken stretch of a real download costs the frames it held, not the
-file (decord and `container.decode` give up at the first packet FFmpeg rejects). Scene detection, the video
-processor's fallback decoder and the ASR audio loader all decode through it."""
+file (decord and `container.decode` give up at the first packet FFmpeg rejects). Scene detection and the ASR audio
+loader decode through it; the video processor's PyAV fallback has the same loop written out, since the model folder
+is also the checkpoint's standalone remote code."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import sys
 import decord
 import numpy as np
 import pytest
+from damaged_media import damaged_copy
 
 from hf_behavior.models.behavior_llava.video_processing_behavior_llava import _decode_with_pyav, load_video_frames
 from hf_behavior.synthetic_media import SCENE_COLOURS, write_scene_video
@@ -44,16 +45,6 @@ TWENTY_SCENES = [((37 * k) % 256, (91 * k) % 256, 53) for k in range(20)]
 
 def twenty_scene_clip(tmp_path):
     return write_scene_video(tmp_path / "clip.mp4", seconds_per_scene=1, size=(224, 224), colours=TWENTY_SCENES)
-
-
-def damaged_copy(path, tmp_path, stretches):
-    """The clip with stretches of its bytes zeroed (fractions of the file), as a broken download leaves them."""
-    data = bytearray(path.read_bytes())
-    for start, end in stretches:
-        data[int(len(data) * start) : int(len(data) * end)] = bytes(int(len(data) * end) - int(len(data) * start))
-    damaged = tmp_path / f"damaged-{path.name}"
-    damaged.write_bytes(bytes(data))
-    return damaged
 
 
 def test_damaged_packets_are_skipped_and_their_frames_replaced(tmp_path, caplog):

@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from damaged_media import damaged_copy
 
 from hf_behavior.verbalize.asr import SAMPLING_RATE, Transcriber, load_audio, scene_transcripts
 from hf_behavior.verbalize.replay import load_heatmap, replay_per_scene
@@ -37,11 +38,7 @@ def test_audio_is_extracted_and_resampled_with_its_silences(talking_video, tmp_p
 def test_damaged_audio_packets_become_silence_of_their_length(talking_video, tmp_path, caplog):
     """Zeroed stretches of the file (a broken download) make AAC packets undecodable: the track keeps its length,
     so the transcript's timestamps still match the scenes, and the rest of it is as in the intact file."""
-    data = bytearray(talking_video.read_bytes())
-    for start, end in [(0.3, 0.32), (0.5, 0.52), (0.6, 0.63)]:
-        data[int(len(data) * start) : int(len(data) * end)] = bytes(int(len(data) * end) - int(len(data) * start))
-    damaged = tmp_path / "damaged.mp4"
-    damaged.write_bytes(bytes(data))
+    damaged = damaged_copy(talking_video, tmp_path, [(0.3, 0.32), (0.5, 0.52), (0.6, 0.63)])
     with caplog.at_level("WARNING"):
         waveform = load_audio(damaged)
     intact = load_audio(talking_video)

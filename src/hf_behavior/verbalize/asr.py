@@ -29,8 +29,8 @@ def load_audio(path: str | Path, sampling_rate: int = SAMPLING_RATE) -> np.ndarr
         chunks, source_rate, bad_packets, next_sample = [], None, [], None
         for frame in decode_frames(container, stream, bad_packets):
             source_rate = frame.sample_rate
-            start = round(frame.pts * frame.time_base * source_rate) if frame.pts is not None else next_sample
-            if next_sample is not None and start is not None and start > next_sample:  # the skipped packets' time
+            start = round(frame.pts * frame.time_base * source_rate) if frame.pts is not None else (next_sample or 0)
+            if next_sample is not None and start > next_sample:  # the skipped packets' time
                 chunks.append(np.zeros(start - next_sample, dtype=np.float32))
             raw = frame.to_ndarray()
             samples = raw.astype(np.float32)
@@ -39,7 +39,7 @@ def load_audio(path: str | Path, sampling_rate: int = SAMPLING_RATE) -> np.ndarr
             if np.issubdtype(raw.dtype, np.integer):
                 samples /= np.iinfo(raw.dtype).max
             chunks.append(samples.mean(axis=0))
-            next_sample = (start if start is not None else 0) + frame.samples
+            next_sample = start + frame.samples
     if bad_packets:
         if source_rate is None:
             raise ValueError(f"{path}: none of the audio track's {len(bad_packets)} packets could be decoded")

@@ -1,4 +1,5 @@
-"""The paper's benchmarks (Tables 1, 2, 3, 5, 6, 7, 8, 9, and IMDb of 12) as tasks, each with an adapter for its published files.
+"""The paper's benchmarks (Tables 1, 2, 3, 5, 6, 7, 8, 9, and IMDb of 12) as tasks, each with an adapter for its
+published files.
 
 `BENCHMARKS[name]` holds the task definition (a `BenchmarkTask`), the paper table and column it reports into, and
 the adapter reading the benchmark from a local folder; `load_benchmark(name, folder)` returns the task and its
